@@ -1,0 +1,49 @@
+using System.Text;
+
+namespace Sieve.Tokenization;
+
+/// <summary>
+/// What the engine needs from a tokenizer: text to ids, ids to bytes, and the special ids. Implementations are
+/// adapters over Microsoft.ML.Tokenizers types built from the checkpoint's own vocabulary.
+/// </summary>
+public abstract class TextTokenizer
+{
+    public abstract int VocabSize { get; }
+    /// <summary>-1 when the vocabulary has none.</summary>
+    public int BosId { get; init; } = -1;
+    public int EosId { get; init; } = -1;
+    /// <summary>Whether a prompt starts with BOS by default (GGUF <c>tokenizer.ggml.add_bos_token</c>).</summary>
+    public bool AddBos { get; init; } = true;
+    /// <summary>Ids that end generation: EOS plus end-of-turn tokens such as &lt;|eot_id|&gt; or &lt;|im_end|&gt;.</summary>
+    public IReadOnlySet<int> EndOfGenerationIds { get; init; } = new HashSet<int>();
+    /// <summary>Jinja chat template from the checkpoint, if it has one.</summary>
+    public string? ChatTemplate { get; init; }
+
+    /// <summary>Encodes <paramref name="text"/>; <paramref name="addBos"/> null means "as the vocabulary says".</summary>
+    /// <param name="parseSpecial">Whether special-token text such as "&lt;|im_end|&gt;" becomes its id.</param>
+    public abstract int[] Encode(string text, bool? addBos = null, bool parseSpecial = false);
+
+    /// <summary>The raw bytes a token stands for (byte tokens give their byte; control tokens give nothing).</summary>
+    public abstract ReadOnlySpan<byte> TokenBytes(int id);
+
+    /// <summary>The token's text as it is stored in the vocabulary (for display and debugging).</summary>
+    public abstract string TokenText(int id);
+
+    /// <summary>Decodes a whole sequence to text, as llama.cpp's detokenizer would.</summary>
+    public virtual string Decode(IEnumerable<int> ids)
+    {
+        var bytes = new List<byte>();
+        bool first = true;
+        foreach (int id in ids)
+        {
+            var b = TokenBytes(id);
+            if (first && StripLeadingSpace && b.Length > 0 && b[0] == (byte)' ') b = b[1..];
+            if (b.Length > 0) first = false;
+            foreach (var x in b) bytes.Add(x);
+        }
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    /// <summary>SentencePiece adds a dummy space before the first word; decoding drops it again.</summary>
+    public virtual bool StripLeadingSpace => false;
+}
