@@ -44,6 +44,12 @@ public abstract class TextTokenizer
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
+    /// <summary>
+    /// The vocabulary as GGUF <c>tokenizer.ggml.*</c> metadata (model, tokens, scores, token_type, merges, special
+    /// ids, pre-tokenizer, chat template), so a converter can write it into a new GGUF file.
+    /// </summary>
+    public abstract IReadOnlyDictionary<string, object> ToGgufMetadata();
+
     /// <summary>SentencePiece adds a dummy space before the first word; decoding drops it again.</summary>
     public virtual bool StripLeadingSpace => false;
 }
