@@ -75,21 +75,21 @@ public sealed class DenseKvCache : IKvCache
         public void Execute(int startItem, int endItem)
         {
             int hd = s.HeadDim, kvDim = s.KvDim, qDim = s.Heads * hd;
-            for (int item = startItem; item < endItem; item++)
+            fixed (float* k = _k, v = _v)
             {
-                int row = item / s.Heads, h = item % s.Heads;
-                int pos = _start + row;
-                int kvh = h / s.GroupSize;
-                var q = new ReadOnlySpan<float>(_q + row * qDim + h * hd, hd);
-                var o = new Span<float>(_out + row * qDim + h * hd, hd);
-                var scores = (t_scores is { } ts && ts.Length >= pos + 1) ? ts : (t_scores = new float[Math.Max(pos + 1, 1024)]);
-                var att = scores.AsSpan(0, pos + 1);
-                for (int t = 0; t <= pos; t++)
-                    att[t] = System.Numerics.Tensors.TensorPrimitives.Dot(q, _k.AsSpan(t * kvDim + kvh * hd, hd)) * _scale;
-                Softmax.Apply(att);
-                o.Clear();
-                for (int t = 0; t <= pos; t++)
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_v.AsSpan(t * kvDim + kvh * hd, hd), att[t], o, o);
+                for (int item = startItem; item < endItem; item++)
+                {
+                    int row = item / s.Heads, h = item % s.Heads;
+                    int pos = _start + row;
+                    int kvh = h / s.GroupSize;
+                    var scores = (t_scores is { } ts && ts.Length >= pos + 1) ? ts : (t_scores = new float[Math.Max(pos + 1, 1024)]);
+                    fixed (float* att = scores)
+                    {
+                        Attention.Scores(_q + row * qDim + h * hd, k + kvh * hd, kvDim, pos + 1, hd, _scale, att);
+                        Softmax.Apply(new Span<float>(att, pos + 1));
+                        Attention.WeightedSum(att, v + kvh * hd, kvDim, pos + 1, hd, _out + row * qDim + h * hd);
+                    }
+                }
             }
         }
     }
