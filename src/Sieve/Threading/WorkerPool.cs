@@ -20,9 +20,11 @@ public sealed class WorkerPool : IDisposable
     const int SpinIterations = 20_000;   // ~50–100 µs of spinning before a worker sleeps
 
     readonly Thread[] _threads;
-    readonly SemaphoreSlim _wake = new(0);
+    // One semaphore per worker: with a shared one, a worker that finished early could take the permit meant
+    // for a worker still asleep, leaving that one asleep and the caller waiting for it forever.
+    readonly SemaphoreSlim[] _wake;
+    readonly int[] _asleep;
     int _generation;
-    int _sleepers;
     volatile bool _disposed;
 
     IRangeWork? _work;
@@ -35,9 +37,13 @@ public sealed class WorkerPool : IDisposable
     {
         ThreadCount = Math.Max(1, threadCount);
         _threads = new Thread[ThreadCount - 1];
+        _wake = new SemaphoreSlim[_threads.Length];
+        _asleep = new int[_threads.Length];
         for (int i = 0; i < _threads.Length; i++)
         {
-            _threads[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"sieve-worker-{i + 1}" };
+            _wake[i] = new SemaphoreSlim(0);
+            int index = i;
+            _threads[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"sieve-worker-{i + 1}" };
             _threads[i].Start();
         }
     }
@@ -58,8 +64,8 @@ public sealed class WorkerPool : IDisposable
         _work = work; _count = count; _grain = grain; _next = 0; _error = null;
         Volatile.Write(ref _pending, _threads.Length);
         Interlocked.Increment(ref _generation);
-        int sleeping = Interlocked.Exchange(ref _sleepers, 0);
-        if (sleeping > 0) _wake.Release(sleeping);
+        for (int i = 0; i < _asleep.Length; i++)
+            if (Interlocked.Exchange(ref _asleep[i], 0) == 1) _wake[i].Release();
 
         DoChunks();
         var spin = new SpinWait();
@@ -87,7 +93,7 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    void WorkerLoop()
+    void WorkerLoop(int index)
     {
         int seen = 0;
         while (true)
@@ -97,10 +103,12 @@ public sealed class WorkerPool : IDisposable
             {
                 if (_disposed) return;
                 if (++spins < SpinIterations) { Thread.SpinWait(8); continue; }
-                // A wake-up can be lost between these two lines only as a spare permit, which makes a later wait
-                // return at once and loop back here: harmless.
-                Interlocked.Increment(ref _sleepers);
-                if (Volatile.Read(ref _generation) == seen && !_disposed) _wake.Wait();
+                // Both sides fence (Exchange here, Increment in Run), so either Run sees the flag and releases our
+                // semaphore, or we see the new generation. A release that races our un-flagging leaves a spare
+                // permit on our own semaphore: the next wait returns at once and loops back here, harmlessly.
+                Interlocked.Exchange(ref _asleep[index], 1);
+                if (Volatile.Read(ref _generation) == seen && !_disposed) _wake[index].Wait();
+                else Interlocked.Exchange(ref _asleep[index], 0);
                 spins = 0;
             }
             if (_disposed) return;
@@ -113,6 +121,6 @@ public sealed class WorkerPool : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        if (_threads.Length > 0) _wake.Release(_threads.Length);
+        foreach (var w in _wake) w.Release();
     }
 }
