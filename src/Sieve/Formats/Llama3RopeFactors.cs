@@ -79,10 +79,13 @@ public static class Llama3RopeFactors
             double xLow = firstDivided > 0 && firstDivided < divisors.Length ? Math.Sqrt(XAt(firstDivided) * XAt(firstDivided - 1)) : double.NaN;
             if (xs.Count == 1)
             {
-                if (!double.IsNaN(xHigh)) { a = (1 - ss[0]) / (xHigh - xs[0]); }
-                else if (!double.IsNaN(xLow)) { a = (0 - ss[0]) / (xLow - xs[0]); }
-                else throw Bad("is not a smooth ramp");
-                b = ss[0] - a * xs[0];
+                // The line must pass through the blended point, reach 1 before the nearest kept frequency, 0 before
+                // the nearest divided one, and cross 0 at a positive 1/λ; any slope steeper than all three works.
+                double x0 = xs[0], s0 = ss[0], need = s0 / x0;
+                if (lastKept >= 0) need = Math.Max(need, (1 - s0) / (XAt(lastKept) - x0));
+                if (firstDivided < divisors.Length) need = Math.Max(need, s0 / (x0 - XAt(firstDivided)));
+                a = 1.5 * need;
+                b = s0 - a * x0;
             }
             else
             {
