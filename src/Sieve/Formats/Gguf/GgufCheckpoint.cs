@@ -53,6 +53,8 @@ public static class GgufCheckpoint
         int valueDim = Int("attention.value_length", headDim);
         if (valueDim != headDim) throw Bad($"attention value length {valueDim} differs from key length {headDim}, which Sieve does not support");
         int ropeDim = Int("rope.dimension_count", headDim);
+        // ModelConfig.Validate bounds the other sizes; heads × head dim must not overflow before it runs.
+        if (headDim > 1 << 16) throw Bad($"attention key length {headDim} is implausibly large: corrupt file");
         double eps = g.GetFloat($"{arch}.attention.layer_norm_rms_epsilon") ?? throw Bad($"metadata key '{arch}.attention.layer_norm_rms_epsilon' is missing");
         double theta = g.GetFloat($"{arch}.rope.freq_base") ?? 10000.0;
         if (!g.Has($"{arch}.rope.freq_base")) notes["rope_theta"] = "no rope.freq_base key: default 10000";

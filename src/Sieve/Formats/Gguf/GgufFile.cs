@@ -8,7 +8,7 @@ namespace Sieve.Formats.Gguf;
 /// as <see cref="WeightTensor"/> views. Every length, count and offset read from the file is checked against
 /// the file's size before it is used, because model files are untrusted input.
 /// </summary>
-public sealed unsafe class GgufFile : IDisposable
+public sealed unsafe class GgufFile : IDisposable, IWeightStorage
 {
     public const uint Magic = 0x46554747; // "GGUF" little-endian
     public const int DefaultAlignment = 32;
@@ -183,6 +183,8 @@ public sealed unsafe class GgufFile : IDisposable
         if (!Metadata.TryGetValue(key, out var v)) return null;
         return v as T[] ?? throw Bad($"'{key}' should be an array of {typeof(T).Name} but is {v.GetType().Name}");
     }
+
+    bool IWeightStorage.Covers(WeightTensor t) => ((IWeightStorage)_file).Covers(t);
 
     public void Dispose() => _file.Dispose();
 

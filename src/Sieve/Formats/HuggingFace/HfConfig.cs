@@ -107,6 +107,8 @@ public sealed record HfConfig
         if (HeadDim == null && dim % heads != 0)
             throw new ModelFileException(path, $"hidden_size {dim} does not divide into {heads} heads and head_dim is not given");
         int headDim = HeadDim ?? dim / heads;
+        // ModelConfig.Validate bounds the other sizes; heads × head dim must not overflow before it runs.
+        if (headDim > 1 << 16) throw new ModelFileException(path, $"head_dim {headDim} is implausibly large");
 
         // transformers' own defaults where a config leaves a field out.
         int context = MaxPositionEmbeddings ?? (arch == Formats.Architectures.Llama ? (ModelType == "mistral" ? 4096 * 32 : 2048) : 32768);

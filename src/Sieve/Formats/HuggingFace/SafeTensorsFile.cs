@@ -15,7 +15,7 @@ public sealed record SafeTensorInfo(string Name, string Dtype, long[] Shape, lon
 /// tensor's dtype, shape and byte range, then the raw data. The header is checked whole at open — every range in
 /// the file and of exactly shape × dtype size — so views handed out later need no further checks.
 /// </summary>
-public sealed unsafe class SafeTensorsFile : IDisposable
+public sealed unsafe class SafeTensorsFile : IDisposable, IWeightStorage
 {
     // The reference implementation refuses headers over 100 MB; real ones are well under 1 MB per 1000 tensors.
     const long MaxHeaderBytes = 100_000_000;
@@ -139,6 +139,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         if (rows == 0 || cols == 0 || rows > int.MaxValue || cols > int.MaxValue) throw Bad($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}]");
         return new WeightTensor(name, type, (int)rows, (int)cols, _file.Pointer + DataOffset + t.Begin, this);
     }
+
+    bool IWeightStorage.Covers(WeightTensor t) => ((IWeightStorage)_file).Covers(t);
 
     public void Dispose() => _file.Dispose();
 }
