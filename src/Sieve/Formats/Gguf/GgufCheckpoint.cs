@@ -77,7 +77,8 @@ public static class GgufCheckpoint
             RopeDim = ropeDim,
             RopeStyle = Architectures.GgufRopeStyle(arch),
             TiedEmbeddings = !g.TryGetTensor("output.weight", out _),
-            QkvBias = arch == Architectures.Qwen2,
+            // Qwen2 always has Q/K/V biases; llama.cpp's llama loader takes them when present (HF attention_bias).
+            QkvBias = arch == Architectures.Qwen2 || (arch == Architectures.Llama && g.TryGetTensor("blk.0.attn_q.bias", out _)),
             QkNorm = arch == Architectures.Qwen3,
         };
         if (g.GetInt($"{arch}.vocab_size") is long vocabKey && vocabKey != emb.Rows)
