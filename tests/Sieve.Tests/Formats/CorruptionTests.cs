@@ -57,13 +57,23 @@ public class CorruptionTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
-    static void Truncations(string original, Func<string, IDisposable> load, int headerBytes, Random rng, int count, Tally tally)
+    /// <summary>A scratch folder holding copies of <paramref name="original"/>'s siblings (a model folder's other files).</summary>
+    static string ScratchWithSiblings(string original)
+    {
+        string dir = Fixtures.TempDir();
+        foreach (var f in Directory.GetFiles(Path.GetDirectoryName(original)!))
+            if (f != original) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        return dir;
+    }
+
+    static void Truncations(string original, Func<string, IDisposable> load, int headerBytes, Random rng, int count, Tally tally,
+        bool withSiblings = false)
     {
         var bytes = File.ReadAllBytes(original);
         var cuts = new SortedSet<int> { 0, 1, 3, 4, 7, 8, 9, 16, 23, 24, 27, 28, 32, 255, 256, bytes.Length - 1, bytes.Length - 4 };
         while (cuts.Count < count)
             cuts.Add(rng.Next(2) == 0 ? rng.Next(Math.Min(headerBytes + 64, bytes.Length)) : rng.Next(bytes.Length));
-        string dir = Fixtures.TempDir();
+        string dir = withSiblings ? ScratchWithSiblings(original) : Fixtures.TempDir();
         string path = Path.Combine(dir, Path.GetFileName(original));
         foreach (int cut in cuts.Where(c => c < bytes.Length))
         {
@@ -76,11 +86,8 @@ public class CorruptionTests(Xunit.Abstractions.ITestOutputHelper output)
         string? copyName = null)
     {
         var bytes = File.ReadAllBytes(original);
-        string dir = Fixtures.TempDir();
         // Sibling files (a folder's safetensors, say) come along so only the chosen file is corrupt.
-        if (copyName == null)
-            foreach (var f in Directory.GetFiles(Path.GetDirectoryName(original)!))
-                if (f != original) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        string dir = copyName == null ? ScratchWithSiblings(original) : Fixtures.TempDir();
         string path = Path.Combine(dir, copyName ?? Path.GetFileName(original));
         for (int i = 0; i < copies; i++)
         {
@@ -170,11 +177,11 @@ public class CorruptionTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var f = SafeTensorsFile.Open(st)) header = (int)f.DataOffset;
 
         IDisposable LoadFolderOf(string path) => CheckpointLoader.Load(Path.GetDirectoryName(path)!);
-        Truncations(st, LoadFolderOf, header, rng, 40, tally);
+        Truncations(st, LoadFolderOf, header, rng, 40, tally, withSiblings: true);
         Assert.Equal(0, tally.Loaded);
         BitFlips(st, LoadFolderOf, 0, header, rng, 150, tally);
         BitFlips(st, LoadFolderOf, 0, 12, rng, 30, tally);
-        Truncations(cfg, LoadFolderOf, 700, rng, 30, tally);
+        Truncations(cfg, LoadFolderOf, 700, rng, 30, tally, withSiblings: true);
         BitFlips(cfg, LoadFolderOf, 0, (int)new FileInfo(cfg).Length, rng, 120, tally);
         Assert.True(tally.Refused > 200);
 
