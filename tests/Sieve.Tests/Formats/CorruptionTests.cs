@@ -80,6 +80,7 @@ public class CorruptionTests(Xunit.Abstractions.ITestOutputHelper output)
             File.WriteAllBytes(path, bytes[..cut]);
             Probe(() => load(path), $"{original} cut at {cut}", tally);
         }
+        Directory.Delete(dir, recursive: true);
     }
 
     static void BitFlips(string original, Func<string, IDisposable> load, int regionStart, int regionEnd, Random rng, int copies, Tally tally,
@@ -103,6 +104,7 @@ public class CorruptionTests(Xunit.Abstractions.ITestOutputHelper output)
             File.WriteAllBytes(path, copy);
             Probe(() => load(path), $"{original} with bits flipped at {string.Join(", ", where)}", tally);
         }
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]
