@@ -18,7 +18,7 @@ public class MlTokenizersSentencePieceTests
         var v = ours.Vocabulary;
         var proto = SentencePieceModelProto.Build(v.Tokens, v.Scores, v.Types, ours.UnknownId, ours.BosId, ours.EosId, -1,
             addDummyPrefix: true, byteFallback: true);
-        var ml = SentencePieceTokenizer.Create(new MemoryStream(proto), addBeginOfSentence: false, addEndOfSentence: false);
+        var ml = SentencePieceTokenizer.Create(new MemoryStream(proto), false, false);
 
         // The mapping itself is right: ordinary text, whitespace runs and byte fallback agree.
         foreach (var text in new[] { "Hello world", "  Hello", "\t\n", " this is 🦙.cpp", "нещо на Български" })
