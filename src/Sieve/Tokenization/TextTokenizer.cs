@@ -14,12 +14,20 @@ public abstract class TextTokenizer
     public int EosId { get; init; } = -1;
     /// <summary>Whether a prompt starts with BOS by default (GGUF <c>tokenizer.ggml.add_bos_token</c>).</summary>
     public bool AddBos { get; init; } = true;
+    /// <summary>Whether an encoding with special tokens ends with EOS (GGUF <c>tokenizer.ggml.add_eos_token</c>).</summary>
+    public bool AddEos { get; init; }
+    public int UnknownId { get; init; } = -1;
+    public int PaddingId { get; init; } = -1;
     /// <summary>Ids that end generation: EOS plus end-of-turn tokens such as &lt;|eot_id|&gt; or &lt;|im_end|&gt;.</summary>
     public IReadOnlySet<int> EndOfGenerationIds { get; init; } = new HashSet<int>();
     /// <summary>Jinja chat template from the checkpoint, if it has one.</summary>
     public string? ChatTemplate { get; init; }
 
-    /// <summary>Encodes <paramref name="text"/>; <paramref name="addBos"/> null means "as the vocabulary says".</summary>
+    /// <summary>
+    /// Encodes <paramref name="text"/>. <paramref name="addBos"/> null means "as the vocabulary says" (BOS per
+    /// <see cref="AddBos"/>, EOS per <see cref="AddEos"/>); true forces BOS; false adds neither BOS nor EOS, which
+    /// is llama.cpp's <c>add_special = false</c>.
+    /// </summary>
     /// <param name="parseSpecial">Whether special-token text such as "&lt;|im_end|&gt;" becomes its id.</param>
     public abstract int[] Encode(string text, bool? addBos = null, bool parseSpecial = false);
 
@@ -29,7 +37,13 @@ public abstract class TextTokenizer
     /// <summary>The token's text as it is stored in the vocabulary (for display and debugging).</summary>
     public abstract string TokenText(int id);
 
-    /// <summary>Decodes a whole sequence to text, as llama.cpp's detokenizer would.</summary>
+    /// <summary>The token's type (normal, control, byte, ...).</summary>
+    public abstract TokenType TokenKind(int id);
+
+    /// <summary>
+    /// Decodes a whole sequence to text, as llama.cpp's detokenizer would: with <see cref="StripLeadingSpace"/>,
+    /// the first piece that has any bytes (so not BOS or another control token) loses one leading space.
+    /// </summary>
     public virtual string Decode(IEnumerable<int> ids)
     {
         var bytes = new List<byte>();
@@ -37,8 +51,9 @@ public abstract class TextTokenizer
         foreach (int id in ids)
         {
             var b = TokenBytes(id);
-            if (first && StripLeadingSpace && b.Length > 0 && b[0] == (byte)' ') b = b[1..];
-            if (b.Length > 0) first = false;
+            if (b.Length == 0) continue;
+            if (first && StripLeadingSpace && b[0] == (byte)' ') b = b[1..];
+            first = false;
             foreach (var x in b) bytes.Add(x);
         }
         return Encoding.UTF8.GetString(bytes.ToArray());

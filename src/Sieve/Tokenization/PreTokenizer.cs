@@ -1,0 +1,87 @@
+using System.Text.RegularExpressions;
+
+namespace Sieve.Tokenization;
+
+/// <summary>
+/// Splits raw text into the words that byte-level BPE merges within. Like llama.cpp, a pre-tokenizer is a chain
+/// of regexes: each one splits every piece left by the previous one into its matches and the text between them,
+/// and both are kept (nothing is dropped), which is also Hugging Face's "Isolated" split behaviour.
+/// </summary>
+/// <remarks>
+/// .NET regexes see UTF-16 code units, so \p{L} and \p{N} do not match letters and digits outside the Basic
+/// Multilingual Plane (they fall into [^\s\p{L}\p{N}] with emoji); text in such scripts may split differently
+/// from llama.cpp. The GPT-2 test vectors, emoji included, are unaffected.
+/// </remarks>
+public sealed class PreTokenizer
+{
+    readonly Regex[] _regexes;
+    public IReadOnlyList<string> Patterns { get; }
+
+    public PreTokenizer(IReadOnlyList<string> patterns)
+    {
+        Patterns = patterns;
+        _regexes = patterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant)).ToArray();
+    }
+
+    /// <summary>The pieces of text[start..start+length] as (start, length) pairs, in order.</summary>
+    public List<(int Start, int Length)> Split(string text, int start, int length)
+    {
+        var pieces = new List<(int, int)> { (start, length) };
+        foreach (var regex in _regexes)
+        {
+            var next = new List<(int, int)>(pieces.Count * 2);
+            foreach (var (s, l) in pieces)
+            {
+                int at = s;
+                foreach (var m in regex.EnumerateMatches(text.AsSpan(s, l)))
+                {
+                    if (m.Length == 0) continue;
+                    int ms = s + m.Index;
+                    if (ms > at) next.Add((at, ms - at));
+                    next.Add((ms, m.Length));
+                    at = ms + m.Length;
+                }
+                if (at < s + l) next.Add((at, s + l - at));
+            }
+            pieces = next;
+        }
+        return pieces;
+    }
+
+    // Patterns are llama.cpp's for each tokenizer.ggml.pre value (they are the models' own, from tokenizer.json).
+    const string Gpt2 = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    const string Llama3 = @"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    const string Qwen2 = @"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    const string Gpt2NoTrailing = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
+
+    /// <summary>The regex chain for a GGUF <c>tokenizer.ggml.pre</c> name, or null when the name is unknown.</summary>
+    public static string[]? PatternsFor(string pre) => pre switch
+    {
+        "gpt-2" or "phi-2" or "mpt" or "olmo" or "jais" or "jina-es" or "jina-de" or "jina-v1-en" or "jina-v2-es"
+            or "jina-v2-de" or "jina-v2-code" or "roberta-bpe" or "gigachat" or "exaone4" => [Gpt2],
+        "llama3" or "llama-v3" or "llama-bpe" or "falcon3" or "falcon-h1" or "pixtral" or "dbrx" or "smaug-bpe" => [Llama3],
+        "qwen2" or "deepseek-r1-qwen" or "stablelm2" or "megrez" => [Qwen2],
+        "starcoder" or "refact" or "command-r" or "smollm" or "codeshell" or "exaone" or "minerva-7b" => [@"\p{N}", Gpt2NoTrailing],
+        "falcon" => [@"[\p{P}\$\+<=>\^~\|`]+", @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)", "[0-9][0-9][0-9]"],
+        // llama.cpp's fallback for BPE vocabularies without a recognised pre-tokenizer.
+        "default" => [@"[\p{P}\$\+<=>\^~\|]+", Gpt2NoTrailing, @"\p{N}+", "[0-9][0-9][0-9]"],
+        _ => null,
+    };
+
+    /// <summary>Whether llama.cpp encodes a word that is itself a vocabulary token directly, skipping merges (Llama 3's <c>ignore_merges</c>).</summary>
+    public static bool IgnoresMerges(string pre) => pre is "llama3" or "llama-v3" or "llama-bpe" or "falcon3" or "falcon-h1" or "pixtral";
+
+    /// <summary>The GGUF pre name for a regex chain read from tokenizer.json, when it is one llama.cpp knows.</summary>
+    public static string NameFor(IReadOnlyList<string> patterns)
+    {
+        foreach (var name in new[] { "gpt-2", "llama-bpe", "qwen2" })
+            if (PatternsFor(name)!.SequenceEqual(patterns)) return name;
+        return patterns.Count == 1 && patterns[0] == Llama3Original ? "llama-bpe"
+            : patterns.Count == 1 && patterns[0] == Qwen2Original ? "qwen2"
+            : "default";
+    }
+
+    /// <summary>The patterns as Llama 3's and Qwen2's tokenizer.json spell them (llama.cpp rewrites the case-insensitive group).</summary>
+    public const string Llama3Original = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    public const string Qwen2Original = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+}
