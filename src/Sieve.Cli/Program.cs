@@ -1,1 +1,12 @@
-Console.WriteLine("sieve");
+using System.CommandLine;
+using Sieve.Cli.Commands;
+
+var root = new RootCommand("Sieve: run, study and speed up Llama-family models on CPU")
+{
+    RunCommand.Create(),
+    ChatCommand.Create(),
+    InfoCommand.Create(),
+    BenchCommand.Create(),
+    ConvertCommand.Create(),
+};
+return root.Parse(args).Invoke();

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Sieve.Generation;
+using Sieve.Models;
+
+namespace Sieve.Cli.Commands;
+
+/// <summary><c>sieve run</c>: the continuation of a prompt on stdout, timings on stderr.</summary>
+static class RunCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text", DefaultValueFactory = _ => "" };
+        var n = new Option<int>("--n-predict", "-n") { Description = "Tokens to generate", DefaultValueFactory = _ => 128 };
+        var threads = CommonOptions.Threads();
+        var tokenizer = CommonOptions.Tokenizer();
+        var stop = new Option<string[]>("--stop") { Description = "Stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var ctx = new Option<int>("--ctx-size", "-c") { Description = "Context length (default: the model's)" };
+        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-sequence tokens" };
+        var sampling = new SamplingArgs();
+        var cmd = new Command("run", "Generate a continuation of a prompt") { model, prompt, n, threads, tokenizer, stop, ctx, ignoreEos };
+        foreach (var o in sampling.All) cmd.Options.Add(o);
+        cmd.SetAction(r => CliErrors.Guard(() =>
+        {
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            var generator = m.CreateGenerator();
+            var options = new GenerationOptions
+            {
+                MaxTokens = Math.Max(0, r.GetValue(n)),
+                Sampling = sampling.Read(r),
+                StopStrings = r.GetValue(stop) ?? [],
+                ContextLength = r.GetValue(ctx),
+                StopAtEndOfGeneration = !r.GetValue(ignoreEos),
+            };
+            var stdout = Console.OpenStandardOutput();
+            foreach (var token in generator.Generate(r.GetValue(prompt)!, options))
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(token.Text);
+                stdout.Write(bytes);
+                stdout.Flush();
+            }
+            stdout.Write("\n"u8);
+            stdout.Flush();
+            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Transformer.Pool.ThreadCount} threads");
+            return 0;
+        }));
+        return cmd;
+    }
+}
