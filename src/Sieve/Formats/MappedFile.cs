@@ -6,7 +6,7 @@ namespace Sieve.Formats;
 /// A read-only memory map of a whole file. Tensors point into it, so weights are paged in on use and never
 /// copied: resident memory stays near the file size.
 /// </summary>
-public sealed unsafe class MappedFile : IDisposable
+public sealed unsafe class MappedFile : IDisposable, IWeightStorage
 {
     readonly MemoryMappedFile? _map;
     readonly MemoryMappedViewAccessor? _view;
@@ -47,6 +47,9 @@ public sealed unsafe class MappedFile : IDisposable
         if (offset < 0 || count < 0 || offset > Length || count > Length - offset)
             throw new ModelFileException(Path, $"{what} at byte {offset} (+{count}) runs past the end of the file ({Length} bytes): truncated or corrupt");
     }
+
+    bool IWeightStorage.Covers(Tensors.WeightTensor t) =>
+        _pointer != null && t.Data >= _pointer && t.ByteLength >= 0 && t.Data - _pointer <= Length - t.ByteLength;
 
     public void Dispose()
     {

@@ -8,7 +8,7 @@ namespace Sieve.Formats.Gguf;
 /// as <see cref="WeightTensor"/> views. Every length, count and offset read from the file is checked against
 /// the file's size before it is used, because model files are untrusted input.
 /// </summary>
-public sealed unsafe class GgufFile : IDisposable
+public sealed unsafe class GgufFile : IDisposable, IWeightStorage
 {
     public const uint Magic = 0x46554747; // "GGUF" little-endian
     public const int DefaultAlignment = 32;
@@ -58,7 +58,13 @@ public sealed unsafe class GgufFile : IDisposable
             Alignment = DefaultAlignment;
             if (meta.TryGetValue("general.alignment", out var a))
             {
-                long al = Convert.ToInt64(a);
+                // Any integer type is accepted; anything else (a corrupt type byte) is an error, not a cast exception.
+                long al = a switch
+                {
+                    byte or sbyte or ushort or short or uint or int or long => Convert.ToInt64(a),
+                    ulong u when u <= int.MaxValue => (long)u,
+                    _ => throw Bad($"general.alignment should be an integer but is {a}"),
+                };
                 if (al <= 0 || al > 1 << 20 || (al & (al - 1)) != 0) throw Bad($"general.alignment {al} is not a power of two");
                 Alignment = (int)al;
             }
@@ -178,6 +184,8 @@ public sealed unsafe class GgufFile : IDisposable
         return v as T[] ?? throw Bad($"'{key}' should be an array of {typeof(T).Name} but is {v.GetType().Name}");
     }
 
+    bool IWeightStorage.Covers(WeightTensor t) => ((IWeightStorage)_file).Covers(t);
+
     public void Dispose() => _file.Dispose();
 
     /// <summary>A cursor over the map whose every read is bounds-checked.</summary>
@@ -237,8 +245,16 @@ public sealed unsafe class GgufFile : IDisposable
         {
             var type = (GgufValueType)U32();
             ulong n = U64();
-            // Every element takes at least one byte, so a count above the bytes left is corrupt.
-            if (n > (ulong)(file.Length - Position))
+            // Every element takes at least its minimum encoded size, so a count whose elements could not fit in
+            // the bytes left is corrupt; checking before allocating stops a flipped count from claiming gigabytes.
+            ulong minBytes = type switch
+            {
+                GgufValueType.String or GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
+                GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
+                GgufValueType.UInt16 or GgufValueType.Int16 => 2,
+                _ => 1,
+            };
+            if (n > (ulong)(file.Length - Position) / minBytes || n > int.MaxValue)
                 throw new ModelFileException(file.Path, $"metadata '{key}' claims {n} elements, more than the file holds: truncated or corrupt");
             int count = (int)n;
             switch (type)

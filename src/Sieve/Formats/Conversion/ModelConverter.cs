@@ -1,0 +1,215 @@
+using System.Text.Json;
+using Sieve.Formats.Gguf;
+using Sieve.Formats.HuggingFace;
+using Sieve.Models;
+using Sieve.Tensors;
+
+namespace Sieve.Formats.Conversion;
+
+/// <summary>
+/// Writes a loaded checkpoint out as a llama.cpp-compatible GGUF, or as a Hugging Face folder (config.json +
+/// F32 model.safetensors). Weights stream row by row from the source maps to the output file.
+/// </summary>
+public static class ModelConverter
+{
+    /// <summary>llama.cpp's <c>llama_ftype</c> for a file whose matrices are mostly <paramref name="t"/>.</summary>
+    public static uint FileType(GgmlType t) => t switch
+    {
+        GgmlType.F32 => 0,
+        GgmlType.F16 => 1,
+        GgmlType.Q4_0 => 2,
+        GgmlType.Q8_0 => 7,
+        GgmlType.BF16 => 32,
+        _ => throw new ArgumentException($"converting to {t} is not supported (F32, F16, Q8_0 and Q4_0 are)"),
+    };
+
+    /// <summary>
+    /// Converts <paramref name="src"/> to a GGUF file with matrices in <paramref name="target"/> (F32, F16, Q8_0 or
+    /// Q4_0) and norms/biases in F32. <paramref name="tokenizerMetadata"/> (the <c>tokenizer.*</c> keys) is written
+    /// as given. A matrix whose rows do not divide into <paramref name="target"/>'s blocks is written as F16
+    /// instead, and <paramref name="notice"/> says so (llama.cpp's quantizer refuses such models outright).
+    /// </summary>
+    public static void ToGguf(LoadedCheckpoint src, IReadOnlyDictionary<string, object> tokenizerMetadata, GgmlType target,
+        string outPath, IProgress<double>? progress = null, Action<string>? notice = null)
+    {
+        if (target is not (GgmlType.F32 or GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0))
+            throw new ArgumentException($"converting to {target} is not supported (F32, F16, Q8_0 and Q4_0 are)");
+        var c = src.Config;
+        string arch = c.Architecture;
+        if (!Architectures.IsSupported(arch)) throw new ArgumentException($"architecture '{arch}' cannot be written");
+
+        // GGUF llama files pair RoPE dimensions interleaved; qwen files keep rotate-half. Reorder Q/K rows when
+        // the source pairs them the other way, so the file means the same model to llama.cpp.
+        var style = Architectures.GgufRopeStyle(arch);
+        var (qOrder, kOrder) = Orders(c, style);
+
+        var w = new GgufWriter();
+        w.Add("general.architecture", arch);
+        w.Add("general.name", NameOf(src.Path));
+        w.Add("general.file_type", FileType(target));
+        if (TypeTraits.Of(target).IsQuantized) w.Add("general.quantization_version", 2u);
+        string k = arch + ".";
+        w.Add(k + "vocab_size", (uint)c.VocabSize);
+        w.Add(k + "context_length", (uint)c.ContextLength);
+        w.Add(k + "embedding_length", (uint)c.Dim);
+        w.Add(k + "block_count", (uint)c.LayerCount);
+        w.Add(k + "feed_forward_length", (uint)c.FfnDim);
+        w.Add(k + "attention.head_count", (uint)c.HeadCount);
+        w.Add(k + "attention.head_count_kv", (uint)c.KvHeadCount);
+        w.Add(k + "attention.key_length", (uint)c.HeadDim);
+        w.Add(k + "attention.value_length", (uint)c.HeadDim);
+        w.Add(k + "attention.layer_norm_rms_epsilon", c.NormEps);
+        w.Add(k + "rope.freq_base", c.RopeTheta);
+        w.Add(k + "rope.dimension_count", (uint)c.RopeDim);
+
+        foreach (var (key, value) in tokenizerMetadata)
+        {
+            if (w.HasKey(key)) { notice?.Invoke($"tokenizer metadata key '{key}' clashes with a model key and was left out"); continue; }
+            w.Add(key, value);
+        }
+        if (tokenizerMetadata.TryGetValue("tokenizer.ggml.tokens", out var tokens) && tokens is Array ta && ta.Length != c.VocabSize)
+            notice?.Invoke($"the vocabulary has {ta.Length} tokens but the model has {c.VocabSize} embedding rows; llama.cpp will refuse the file");
+
+        var wts = src.Weights;
+        void Matrix(string name, WeightTensor t, int[]? order = null)
+        {
+            var type = target;
+            if (t.Cols % TypeTraits.Of(target).BlockSize != 0)
+            {
+                type = GgmlType.F16;
+                notice?.Invoke($"{name}: rows of {t.Cols} do not divide into {target} blocks of {TypeTraits.Of(target).BlockSize}; written as F16");
+            }
+            w.AddTensor(name, type, [t.Cols, t.Rows], TensorStreams.Rows(t, type, order));
+        }
+        void Vector(string name, float[] v) => w.AddTensor(name, v);
+
+        Matrix("token_embd.weight", wts.TokenEmbedding);
+        if (c.RopeScaling != null)
+            Vector("rope_freqs.weight", src.RopeFreqFactors ?? Llama3RopeFactors.Compute(c.RopeScaling, c.RopeDim, c.RopeTheta));
+        Vector("output_norm.weight", wts.OutputNorm);
+        if (!c.TiedEmbeddings && !ReferenceEquals(wts.Output, wts.TokenEmbedding)) Matrix("output.weight", wts.Output);
+        for (int i = 0; i < c.LayerCount; i++)
+        {
+            var l = wts.Layers[i];
+            string p = $"blk.{i}.";
+            Vector(p + "attn_norm.weight", l.AttnNorm);
+            Matrix(p + "attn_q.weight", l.Wq, qOrder);
+            Matrix(p + "attn_k.weight", l.Wk, kOrder);
+            Matrix(p + "attn_v.weight", l.Wv);
+            Matrix(p + "attn_output.weight", l.Wo);
+            if (l.Bq != null) Vector(p + "attn_q.bias", QkPermutation.Apply(l.Bq, qOrder));
+            if (l.Bk != null) Vector(p + "attn_k.bias", QkPermutation.Apply(l.Bk, kOrder));
+            if (l.Bv != null) Vector(p + "attn_v.bias", l.Bv);
+            if (l.QNorm != null) Vector(p + "attn_q_norm.weight", PermuteHeadVector(l.QNorm, c, style));
+            if (l.KNorm != null) Vector(p + "attn_k_norm.weight", PermuteHeadVector(l.KNorm, c, style));
+            Vector(p + "ffn_norm.weight", l.FfnNorm);
+            Matrix(p + "ffn_gate.weight", l.Gate);
+            Matrix(p + "ffn_up.weight", l.Up);
+            Matrix(p + "ffn_down.weight", l.Down);
+        }
+        w.Write(outPath, progress);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="folder"/>/config.json and model.safetensors (all F32) in Hugging Face's layout, with
+    /// Q/K rows in rotate-half order. Meant for tests of the Hugging Face path from the small trained fixtures.
+    /// </summary>
+    public static void ToHuggingFace(LoadedCheckpoint src, string folder, IProgress<double>? progress = null)
+    {
+        var c = src.Config;
+        if (!Architectures.IsSupported(c.Architecture)) throw new ArgumentException($"architecture '{c.Architecture}' cannot be written");
+        Directory.CreateDirectory(folder);
+        var (qOrder, kOrder) = Orders(c, RopeStyle.Neox);
+        var st = new SafeTensorsWriter();
+        void Matrix(string name, WeightTensor t, int[]? order = null) =>
+            st.Add(name, GgmlType.F32, [t.Rows, t.Cols], TensorStreams.Rows(t, GgmlType.F32, order));
+        void Vector(string name, float[] v) => st.Add(name, GgmlType.F32, [v.Length], TensorStreams.Vector(v));
+
+        var wts = src.Weights;
+        Matrix("model.embed_tokens.weight", wts.TokenEmbedding);
+        for (int i = 0; i < c.LayerCount; i++)
+        {
+            var l = wts.Layers[i];
+            string p = $"model.layers.{i}.";
+            Vector(p + "input_layernorm.weight", l.AttnNorm);
+            Matrix(p + "self_attn.q_proj.weight", l.Wq, qOrder);
+            Matrix(p + "self_attn.k_proj.weight", l.Wk, kOrder);
+            Matrix(p + "self_attn.v_proj.weight", l.Wv);
+            Matrix(p + "self_attn.o_proj.weight", l.Wo);
+            if (l.Bq != null) Vector(p + "self_attn.q_proj.bias", QkPermutation.Apply(l.Bq, qOrder));
+            if (l.Bk != null) Vector(p + "self_attn.k_proj.bias", QkPermutation.Apply(l.Bk, kOrder));
+            if (l.Bv != null) Vector(p + "self_attn.v_proj.bias", l.Bv);
+            if (l.QNorm != null) Vector(p + "self_attn.q_norm.weight", PermuteHeadVector(l.QNorm, c, RopeStyle.Neox));
+            if (l.KNorm != null) Vector(p + "self_attn.k_norm.weight", PermuteHeadVector(l.KNorm, c, RopeStyle.Neox));
+            Vector(p + "post_attention_layernorm.weight", l.FfnNorm);
+            Matrix(p + "mlp.gate_proj.weight", l.Gate);
+            Matrix(p + "mlp.up_proj.weight", l.Up);
+            Matrix(p + "mlp.down_proj.weight", l.Down);
+        }
+        Vector("model.norm.weight", wts.OutputNorm);
+        bool tied = c.TiedEmbeddings || ReferenceEquals(wts.Output, wts.TokenEmbedding);
+        if (!tied) Matrix("lm_head.weight", wts.Output);
+
+        st.Write(Path.Combine(folder, "model.safetensors"), progress);
+        File.WriteAllBytes(Path.Combine(folder, "config.json"), HfConfigJson(c, tied));
+    }
+
+    static (int[]? Q, int[]? K) Orders(ModelConfig c, RopeStyle to)
+    {
+        if (c.RopeStyle == to) return (null, null);
+        // The permutation reorders whole heads; with partial RoPE the unrotated tail would be scrambled.
+        if (c.RopeDim != c.HeadDim)
+            throw new NotSupportedException($"cannot reorder Q/K between RoPE pairings when only {c.RopeDim} of {c.HeadDim} head dimensions rotate");
+        return (QkPermutation.RowOrder(c.RopeStyle, to, c.HeadCount, c.HeadDim), QkPermutation.RowOrder(c.RopeStyle, to, c.KvHeadCount, c.HeadDim));
+    }
+
+    /// <summary>A per-head norm (Qwen3 q_norm/k_norm) follows its head's dimensions when they are reordered.</summary>
+    static float[] PermuteHeadVector(float[] v, ModelConfig c, RopeStyle to) =>
+        QkPermutation.Apply(v, c.RopeStyle == to ? null : QkPermutation.RowOrder(c.RopeStyle, to, 1, c.HeadDim));
+
+    static string NameOf(string path) => Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(path));
+
+    static byte[] HfConfigJson(ModelConfig c, bool tied)
+    {
+        var (modelType, cls) = c.Architecture switch
+        {
+            Architectures.Qwen2 => ("qwen2", "Qwen2ForCausalLM"),
+            Architectures.Qwen3 => ("qwen3", "Qwen3ForCausalLM"),
+            _ => ("llama", "LlamaForCausalLM"),
+        };
+        var ms = new MemoryStream();
+        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        {
+            j.WriteStartObject();
+            j.WriteStartArray("architectures"); j.WriteStringValue(cls); j.WriteEndArray();
+            j.WriteString("model_type", modelType);
+            j.WriteNumber("hidden_size", c.Dim);
+            j.WriteNumber("num_hidden_layers", c.LayerCount);
+            j.WriteNumber("num_attention_heads", c.HeadCount);
+            j.WriteNumber("num_key_value_heads", c.KvHeadCount);
+            j.WriteNumber("head_dim", c.HeadDim);
+            j.WriteNumber("intermediate_size", c.FfnDim);
+            j.WriteNumber("vocab_size", c.VocabSize);
+            j.WriteNumber("max_position_embeddings", c.ContextLength);
+            j.WriteNumber("rms_norm_eps", c.NormEps);
+            j.WriteNumber("rope_theta", c.RopeTheta);
+            if (c.RopeScaling is { } s)
+            {
+                j.WriteStartObject("rope_scaling");
+                j.WriteString("rope_type", "llama3");
+                j.WriteNumber("factor", s.Factor);
+                j.WriteNumber("low_freq_factor", s.LowFreqFactor);
+                j.WriteNumber("high_freq_factor", s.HighFreqFactor);
+                j.WriteNumber("original_max_position_embeddings", s.OriginalContextLength);
+                j.WriteEndObject();
+            }
+            else j.WriteNull("rope_scaling");
+            j.WriteBoolean("tie_word_embeddings", tied);
+            if (c.Architecture == Architectures.Llama) j.WriteBoolean("attention_bias", c.QkvBias);
+            j.WriteString("hidden_act", "silu");
+            j.WriteString("torch_dtype", "float32");
+            j.WriteEndObject();
+        }
+        return ms.ToArray();
+    }
+}

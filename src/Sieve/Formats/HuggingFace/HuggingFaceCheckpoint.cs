@@ -1,0 +1,187 @@
+using System.Text.Json;
+using Sieve.Models;
+using Sieve.Tensors;
+
+namespace Sieve.Formats.HuggingFace;
+
+/// <summary>
+/// Loads a Hugging Face model folder: <c>config.json</c> plus <c>model.safetensors</c> or the shards named by
+/// <c>model.safetensors.index.json</c>. Weights are used where they lie in the maps, in their stored dtype.
+/// </summary>
+/// <remarks>
+/// HF Llama checkpoints keep Q and K in the order their rotate-half RoPE wants (pairs i, i + d/2), so they load
+/// as <see cref="RopeStyle.Neox"/> with no permutation; it is the forward pass that pairs dimensions that way.
+/// </remarks>
+public static class HuggingFaceCheckpoint
+{
+    const string IndexName = "model.safetensors.index.json";
+
+    public static LoadedCheckpoint Load(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new ModelFileException(folder, "file not found");
+        string configPath = Path.Combine(folder, "config.json");
+        if (!File.Exists(configPath)) throw new ModelFileException(folder, "folder has no config.json, so it is not a Hugging Face model");
+        var hf = HfConfig.Read(configPath);
+        var notes = new Dictionary<string, string>();
+        var config = hf.ToModelConfig(configPath, notes);
+        notes["dtype"] = hf.TorchDtype ?? hf.Dtype ?? "unknown";
+
+        var shards = OpenShards(folder, out var where);
+        try
+        {
+            var (weights, tied) = Build(config, shards, where, hf, folder);
+            config = config with { TiedEmbeddings = tied };
+            weights.Validate(config, folder);
+
+            string? tokenizer = new[] { "tokenizer.json", "tokenizer.model" }.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+            return new LoadedCheckpoint
+            {
+                Config = config,
+                Weights = weights,
+                Path = folder,
+                Format = "huggingface",
+                FileBytes = shards.Sum(s => s.FileLength),
+                Notes = notes,
+                TokenizerPath = tokenizer,
+                Resources = shards,
+            };
+        }
+        catch
+        {
+            foreach (var s in shards) s.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens every weight file once; <paramref name="where"/> says which file holds each tensor.</summary>
+    static List<SafeTensorsFile> OpenShards(string folder, out Dictionary<string, SafeTensorsFile> where)
+    {
+        var shards = new List<SafeTensorsFile>();
+        where = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
+        try
+        {
+            string single = Path.Combine(folder, "model.safetensors");
+            string index = Path.Combine(folder, IndexName);
+            if (File.Exists(single))
+            {
+                var f = SafeTensorsFile.Open(single);
+                shards.Add(f);
+                foreach (var name in f.Tensors.Keys) where[name] = f;
+                return shards;
+            }
+            if (!File.Exists(index))
+            {
+                bool pytorch = Directory.EnumerateFiles(folder, "*.bin").Any() || Directory.EnumerateFiles(folder, "*.pth").Any();
+                throw new ModelFileException(folder, pytorch
+                    ? "no model.safetensors or model.safetensors.index.json (PyTorch .bin/.pth weights are not supported; convert them to safetensors)"
+                    : "no model.safetensors or model.safetensors.index.json");
+            }
+            var byFile = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
+            foreach (var (tensor, file) in ReadWeightMap(index))
+            {
+                if (!byFile.TryGetValue(file, out var shard))
+                {
+                    shard = SafeTensorsFile.Open(Path.Combine(folder, file));
+                    shards.Add(shard);
+                    byFile[file] = shard;
+                }
+                if (!shard.Contains(tensor)) throw new ModelFileException(shard.Path, $"tensor '{tensor}' is listed for this shard in {IndexName} but is not in it");
+                where[tensor] = shard;
+            }
+            return shards;
+        }
+        catch
+        {
+            foreach (var s in shards) s.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The index's weight_map, with each shard name checked to be a plain file in the folder.</summary>
+    static List<(string Tensor, string File)> ReadWeightMap(string indexPath)
+    {
+        long length = new FileInfo(indexPath).Length;
+        if (length > 64 << 20) throw new ModelFileException(indexPath, $"{length} bytes is far too large for an index");
+        var result = new List<(string, string)>();
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath), new JsonDocumentOptions { MaxDepth = 16 });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new ModelFileException(indexPath, "no weight_map object");
+            foreach (var p in map.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String) throw new ModelFileException(indexPath, $"weight_map entry '{p.Name}' is not a file name");
+                string file = p.Value.GetString()!;
+                // Untrusted: a shard name must not reach outside the folder.
+                if (file.Length == 0 || file != Path.GetFileName(file) || file is "." or ".." || file.IndexOfAny(['/', '\\', '\0']) >= 0 || !file.EndsWith(".safetensors", StringComparison.Ordinal))
+                    throw new ModelFileException(indexPath, $"weight_map names '{file}', which is not a .safetensors file in the same folder");
+                result.Add((p.Name, file));
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new ModelFileException(indexPath, $"not valid JSON: {e.Message}", e);
+        }
+        return result;
+    }
+
+    static (ModelWeights, bool Tied) Build(ModelConfig c, List<SafeTensorsFile> shards, Dictionary<string, SafeTensorsFile> where, HfConfig hf, string folder)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        SafeTensorsFile Find(string name) =>
+            where.TryGetValue(name, out var f) ? f : throw new ModelFileException(folder, $"tensor '{name}' is missing");
+        WeightTensor M(string name)
+        {
+            used.Add(name);
+            var f = Find(name);
+            if (f.Tensors[name].Shape.Length != 2) throw new ModelFileException(f.Path, $"tensor '{name}' should be a 2-D matrix");
+            return f.View(name);
+        }
+        float[] V(string name)
+        {
+            used.Add(name);
+            var f = Find(name);
+            if (f.Tensors[name].Shape.Length != 1) throw new ModelFileException(f.Path, $"tensor '{name}' should be a 1-D vector");
+            return f.View(name).ToFloat32();
+        }
+
+        var emb = M("model.embed_tokens.weight");
+        var layers = new LayerWeights[c.LayerCount];
+        for (int i = 0; i < c.LayerCount; i++)
+        {
+            string p = $"model.layers.{i}.";
+            layers[i] = new LayerWeights
+            {
+                AttnNorm = V(p + "input_layernorm.weight"),
+                Wq = M(p + "self_attn.q_proj.weight"),
+                Wk = M(p + "self_attn.k_proj.weight"),
+                Wv = M(p + "self_attn.v_proj.weight"),
+                Wo = M(p + "self_attn.o_proj.weight"),
+                Bq = c.QkvBias ? V(p + "self_attn.q_proj.bias") : null,
+                Bk = c.QkvBias ? V(p + "self_attn.k_proj.bias") : null,
+                Bv = c.QkvBias ? V(p + "self_attn.v_proj.bias") : null,
+                QNorm = c.QkNorm ? V(p + "self_attn.q_norm.weight") : null,
+                KNorm = c.QkNorm ? V(p + "self_attn.k_norm.weight") : null,
+                FfnNorm = V(p + "post_attention_layernorm.weight"),
+                Gate = M(p + "mlp.gate_proj.weight"),
+                Up = M(p + "mlp.up_proj.weight"),
+                Down = M(p + "mlp.down_proj.weight"),
+            };
+        }
+        // Tied when the config says so (transformers then ignores any lm_head in the file) or lm_head is absent.
+        bool tied = hf.TieWordEmbeddings == true || !where.ContainsKey("lm_head.weight");
+        if (tied) used.Add("lm_head.weight");
+        var weights = new ModelWeights
+        {
+            TokenEmbedding = emb,
+            Layers = layers,
+            OutputNorm = V("model.norm.weight"),
+            Output = tied ? emb : M("lm_head.weight"),
+        };
+        // Anything else would be a part of the model we would silently leave out (an o_proj or MLP bias, say).
+        foreach (var name in where.Keys)
+            if (!used.Contains(name) && !name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal))
+                throw new ModelFileException(where[name].Path, $"tensor '{name}' is not part of the {c.Architecture} architecture as Sieve runs it: unsupported model variant");
+        return (weights, tied);
+    }
+}

@@ -1,0 +1,14 @@
+namespace Sieve.Generation;
+
+public sealed record GenerationOptions
+{
+    /// <summary>New tokens at most (generation also stops at the context length).</summary>
+    public int MaxTokens { get; init; } = 128;
+    public SamplingOptions Sampling { get; init; } = new();
+    /// <summary>Generation ends before any of these strings; the string itself is not emitted.</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+    /// <summary>Stop on the tokenizer's end-of-generation ids (EOS, end-of-turn).</summary>
+    public bool StopAtEndOfGeneration { get; init; } = true;
+    /// <summary>Positions the KV cache holds; 0 = the model's context length.</summary>
+    public int ContextLength { get; init; }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text;
+using Sieve.Cache;
+using Sieve.Models;
+using Sieve.Tokenization;
+
+namespace Sieve.Generation;
+
+/// <summary>
+/// Prompt in, tokens out: prefill the prompt, then decode one token at a time, sampling, streaming the text as
+/// complete UTF-8, and stopping on end-of-generation ids, stop strings, the token budget or the context end.
+/// </summary>
+public sealed class Generator(Transformer model, TextTokenizer tokenizer)
+{
+    public Transformer Model { get; } = model;
+    public TextTokenizer Tokenizer { get; } = tokenizer;
+    public GenerationStats? LastStats { get; private set; }
+
+    /// <summary>Creates the KV cache a generation uses; replace to run with a compressed or sparse cache.</summary>
+    public Func<int, IKvCache> CacheFactory { get; set; } = capacity => model.CreateDenseCache(capacity);
+
+    public IEnumerable<GeneratedToken> Generate(string prompt, GenerationOptions options, CancellationToken cancel = default) =>
+        Generate(Tokenizer.Encode(prompt), options, cancel);
+
+    public IEnumerable<GeneratedToken> Generate(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default)
+    {
+        int context = options.ContextLength > 0 ? Math.Min(options.ContextLength, Model.Config.ContextLength) : Model.Config.ContextLength;
+        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens (and the vocabulary adds no BOS)");
+        if (prompt.Count >= context) throw new ContextLengthException(prompt.Count, context);
+        int capacity = Math.Min(context, prompt.Count + Math.Max(0, options.MaxTokens));
+        var cache = CacheFactory(capacity);
+        var sampler = ISampler.Create(options.Sampling);
+        var history = new List<int>(prompt);
+        var text = new StreamingText(Tokenizer, options.StopStrings, stripLeadingSpace: prompt.All(t => t == Tokenizer.BosId));
+
+        var clock = Stopwatch.StartNew();
+        // The sampler edits logits in place, so it works on a copy of the model's buffer.
+        var logits = new float[Model.Config.VocabSize];
+        Model.Prefill(prompt.ToArray(), 0, cache).CopyTo(logits);
+        double prefill = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        int generated = 0;
+        string reason = "length";
+        int pos = prompt.Count;
+        while (generated < options.MaxTokens)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int token = sampler.Sample(logits, history);
+            generated++;
+            history.Add(token);
+            if (options.StopAtEndOfGeneration && (Tokenizer.EndOfGenerationIds.Contains(token) || token == Tokenizer.EosId))
+            {
+                reason = "eos";
+                break;
+            }
+            var (piece, stopped) = text.Add(token);
+            if (piece.Length > 0 || !stopped) yield return new GeneratedToken(token, piece);
+            if (stopped) { reason = "stop string"; break; }
+            if (generated == options.MaxTokens) break;
+            if (pos >= capacity) { reason = "context"; break; }
+            Model.Decode(token, pos++, cache).CopyTo(logits);
+        }
+        var tail = text.Flush();
+        if (tail.Length > 0) yield return new GeneratedToken(-1, tail);
+        LastStats = new GenerationStats(prompt.Count, prefill, generated, clock.Elapsed.TotalSeconds, reason);
+    }
+
+    /// <summary>Turns token bytes into complete characters and holds back text that may start a stop string.</summary>
+    sealed class StreamingText(TextTokenizer tokenizer, IReadOnlyList<string> stops, bool stripLeadingSpace)
+    {
+        readonly Decoder _utf8 = new UTF8Encoding(false, false).GetDecoder();
+        readonly StringBuilder _pending = new();
+        readonly int _hold = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;
+        bool _strip = stripLeadingSpace && tokenizer.StripLeadingSpace;
+        char[] _chars = new char[64];
+
+        public (string Text, bool Stopped) Add(int token)
+        {
+            var bytes = tokenizer.TokenBytes(token);
+            if (_strip && bytes.Length > 0)
+            {
+                if (bytes[0] == (byte)' ') bytes = bytes[1..];
+                _strip = false;
+            }
+            if (_chars.Length < bytes.Length + 8) _chars = new char[bytes.Length * 2 + 8];
+            int n = _utf8.GetChars(bytes, _chars, flush: false);
+            _pending.Append(_chars, 0, n);
+            string s = _pending.ToString();
+            foreach (var stop in stops)
+            {
+                int at = stop.Length == 0 ? -1 : s.IndexOf(stop, StringComparison.Ordinal);
+                if (at >= 0) { _pending.Clear(); return (s[..at], true); }
+            }
+            int release = Math.Max(0, s.Length - _hold);
+            _pending.Remove(0, release);
+            return (s[..release], false);
+        }
+
+        public string Flush()
+        {
+            int n = _utf8.GetChars(ReadOnlySpan<byte>.Empty, _chars, flush: true);
+            _pending.Append(_chars, 0, n);
+            var s = _pending.ToString();
+            _pending.Clear();
+            return s;
+        }
+    }
+}

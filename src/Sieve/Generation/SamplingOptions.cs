@@ -1,0 +1,21 @@
+namespace Sieve.Generation;
+
+/// <summary>How the next token is chosen. Temperature 0 means greedy (argmax).</summary>
+public sealed record SamplingOptions
+{
+    public float Temperature { get; init; } = 0.8f;
+    /// <summary>Keep the K most likely tokens; 0 disables.</summary>
+    public int TopK { get; init; } = 40;
+    /// <summary>Keep the smallest set whose probability exceeds P; 1 disables.</summary>
+    public float TopP { get; init; } = 0.95f;
+    /// <summary>Drop tokens less likely than MinP × the most likely one; 0 disables.</summary>
+    public float MinP { get; init; } = 0.05f;
+    /// <summary>Divide positive logits (multiply negative) of recently seen tokens by this; 1 disables.</summary>
+    public float RepeatPenalty { get; init; } = 1.0f;
+    public int RepeatLastN { get; init; } = 64;
+    public ulong? Seed { get; init; }
+    /// <summary>Reproduce llama2.c's run.c sampler exactly (its RNG, softmax and nucleus rule); uses Temperature and TopP only.</summary>
+    public bool Llama2cCompatible { get; init; }
+
+    public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
+}

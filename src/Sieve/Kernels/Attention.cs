@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Sieve.Kernels;
+
+/// <summary>
+/// The two inner loops of attention over cached rows: scores sₜ = scale·(q·kₜ) and the weighted sum
+/// o = Σₜ pₜ·vₜ. Rows kₜ, vₜ sit <c>stride</c> floats apart (position-major cache). SIMD versions keep the head
+/// in registers; scalar twins below define the results.
+/// </summary>
+public static unsafe class Attention
+{
+    public static void Scores(float* q, float* k, int stride, int count, int headDim, float scale, float* scores)
+    {
+        if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
+        {
+            for (int t = 0; t < count; t++)
+            {
+                float* kt = k + (long)t * stride;
+                var acc = Vector512<float>.Zero;
+                for (int d = 0; d < headDim; d += 16)
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Load(q + d), Vector512.Load(kt + d), acc);
+                scores[t] = Vector512.Sum(acc) * scale;
+            }
+            return;
+        }
+        if (Vector256.IsHardwareAccelerated && headDim % 8 == 0)
+        {
+            for (int t = 0; t < count; t++)
+            {
+                float* kt = k + (long)t * stride;
+                var acc = Vector256<float>.Zero;
+                for (int d = 0; d < headDim; d += 8)
+                    acc = Vector256.FusedMultiplyAdd(Vector256.Load(q + d), Vector256.Load(kt + d), acc);
+                scores[t] = Vector256.Sum(acc) * scale;
+            }
+            return;
+        }
+        ScoresScalar(q, k, stride, count, headDim, scale, scores);
+    }
+
+    public static void ScoresScalar(float* q, float* k, int stride, int count, int headDim, float scale, float* scores)
+    {
+        for (int t = 0; t < count; t++)
+        {
+            float* kt = k + (long)t * stride;
+            float s = 0;
+            for (int d = 0; d < headDim; d++) s += q[d] * kt[d];
+            scores[t] = s * scale;
+        }
+    }
+
+    public static void WeightedSum(float* p, float* v, int stride, int count, int headDim, float* output)
+    {
+        if (Vector512.IsHardwareAccelerated && headDim == 64)
+        {
+            // The four accumulators of a 64-wide head stay in registers across all positions.
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int t = 0; t < count; t++)
+            {
+                float* vt = v + (long)t * stride;
+                var pt = Vector512.Create(p[t]);
+                a0 = Vector512.FusedMultiplyAdd(pt, Vector512.Load(vt), a0);
+                a1 = Vector512.FusedMultiplyAdd(pt, Vector512.Load(vt + 16), a1);
+                a2 = Vector512.FusedMultiplyAdd(pt, Vector512.Load(vt + 32), a2);
+                a3 = Vector512.FusedMultiplyAdd(pt, Vector512.Load(vt + 48), a3);
+            }
+            a0.Store(output); a1.Store(output + 16); a2.Store(output + 32); a3.Store(output + 48);
+            return;
+        }
+        if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
+        {
+            for (int d = 0; d < headDim; d += 16)
+            {
+                var acc = Vector512<float>.Zero;
+                for (int t = 0; t < count; t++)
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(p[t]), Vector512.Load(v + (long)t * stride + d), acc);
+                acc.Store(output + d);
+            }
+            return;
+        }
+        if (Vector256.IsHardwareAccelerated && headDim % 8 == 0)
+        {
+            for (int d = 0; d < headDim; d += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int t = 0; t < count; t++)
+                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(p[t]), Vector256.Load(v + (long)t * stride + d), acc);
+                acc.Store(output + d);
+            }
+            return;
+        }
+        WeightedSumScalar(p, v, stride, count, headDim, output);
+    }
+
+    public static void WeightedSumScalar(float* p, float* v, int stride, int count, int headDim, float* output)
+    {
+        for (int d = 0; d < headDim; d++) output[d] = 0;
+        for (int t = 0; t < count; t++)
+        {
+            float* vt = v + (long)t * stride;
+            for (int d = 0; d < headDim; d++) output[d] += p[t] * vt[d];
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Sieve.Models;
+
+namespace Sieve.Kernels;
+
+/// <summary>
+/// Rotary position embedding tables for one model: cos/sin per position and frequency, computed once (llama3
+/// scaling folded in), so applying RoPE is a multiply-add per pair.
+/// </summary>
+public sealed class Rope
+{
+    readonly int _half;          // rotated pairs per head
+    readonly int _headDim;
+    readonly RopeStyle _style;
+    readonly float[] _inv;       // [ropeDim/2] inverse frequencies
+    float[] _cos = [], _sin = [];
+    int _positions;
+
+    public Rope(ModelConfig c)
+    {
+        _headDim = c.HeadDim;
+        int ropeDim = c.RopeDim > 0 ? c.RopeDim : c.HeadDim;
+        _half = ropeDim / 2;
+        _style = c.RopeStyle;
+        _inv = new float[_half];
+        for (int i = 0; i < _half; i++)
+        {
+            // llama2.c: 1 / powf(theta, 2i / headSize) in f32; keep f32 so the oracles match exactly.
+            float freq = 1f / MathF.Pow(c.RopeTheta, 2 * i / (float)ropeDim);
+            if (c.RopeScaling is { } s) freq = Llama3Scale(freq, s);
+            _inv[i] = freq;
+        }
+    }
+
+    /// <summary>Llama 3.1: long wavelengths slow down by the factor, short ones stay, and a smooth blend in between.</summary>
+    static float Llama3Scale(float freq, RopeScaling s)
+    {
+        double lowWavelen = s.OriginalContextLength / s.LowFreqFactor;
+        double highWavelen = s.OriginalContextLength / s.HighFreqFactor;
+        double wavelen = 2 * Math.PI / freq;
+        if (wavelen < highWavelen) return freq;
+        if (wavelen > lowWavelen) return (float)(freq / s.Factor);
+        double smooth = (s.OriginalContextLength / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+        return (float)((1 - smooth) * freq / s.Factor + smooth * freq);
+    }
+
+    void Ensure(int positions)
+    {
+        if (positions <= _positions) return;
+        int n = Math.Max(positions, Math.Min(Math.Max(_positions * 2, 256), 1 << 20));
+        var cos = new float[n * _half];
+        var sin = new float[n * _half];
+        for (int p = 0; p < n; p++)
+            for (int i = 0; i < _half; i++)
+            {
+                float val = p * _inv[i];
+                cos[p * _half + i] = MathF.Cos(val);
+                sin[p * _half + i] = MathF.Sin(val);
+            }
+        _cos = cos; _sin = sin; _positions = n;
+    }
+
+    /// <summary>Rotates every head of <paramref name="x"/> (heads × headDim) for position <paramref name="pos"/>.</summary>
+    public void Apply(Span<float> x, int heads, int pos)
+    {
+        Ensure(pos + 1);
+        var cos = _cos.AsSpan(pos * _half, _half);
+        var sin = _sin.AsSpan(pos * _half, _half);
+        for (int h = 0; h < heads; h++)
+        {
+            var v = x.Slice(h * _headDim, _headDim);
+            if (_style == RopeStyle.Interleaved)
+            {
+                for (int i = 0; i < _half; i++)
+                {
+                    float a = v[2 * i], b = v[2 * i + 1];
+                    v[2 * i] = a * cos[i] - b * sin[i];
+                    v[2 * i + 1] = a * sin[i] + b * cos[i];
+                }
+            }
+            else
+            {
+                for (int i = 0; i < _half; i++)
+                {
+                    float a = v[i], b = v[i + _half];
+                    v[i] = a * cos[i] - b * sin[i];
+                    v[i + _half] = a * sin[i] + b * cos[i];
+                }
+            }
+        }
+    }
+}
