@@ -13,6 +13,7 @@ namespace Sieve.Tokenization;
 public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
 {
     readonly BpeTokenizer _bpe;
+    readonly ByteLevelBpeMerger _longWords;
     readonly byte[][] _bytes;
     readonly string[] _merges;
 
@@ -26,6 +27,8 @@ public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
     public bool NormalizeNfc { get; init; }
     /// <summary>Hugging Face ByteLevel add_prefix_space: a space before text that does not start with one.</summary>
     public bool AddPrefixSpace { get; init; }
+    /// <summary>Words longer than this many characters bypass BpeTokenizer (see <see cref="ByteLevelBpeMerger"/>).</summary>
+    internal int LongWordChars { get; set; } = 256;
 
     public override int VocabSize => Vocabulary.Count;
 
@@ -57,6 +60,7 @@ public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
             throw new ModelFileException(source, $"the BPE vocabulary and merges do not fit together: {e.Message}", e);
         }
 
+        _longWords = new ByteLevelBpeMerger(vocabulary, _merges);
         _bytes = new byte[vocabulary.Count][];
         for (int i = 0; i < vocabulary.Count; i++) _bytes[i] = PieceBytes(vocabulary[i], vocabulary.TypeOf(i));
     }
@@ -83,10 +87,11 @@ public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
 
     void EncodeWord(ReadOnlySpan<char> word, List<int> output)
     {
-        if (IgnoreMerges && Vocabulary.TryGetId(ByteLevelAlphabet.Encode(word), out int whole))
+        if (IgnoreMerges || word.Length > LongWordChars)
         {
-            output.Add(whole);
-            return;
+            string spelled = ByteLevelAlphabet.Encode(word);
+            if (IgnoreMerges && Vocabulary.TryGetId(spelled, out int whole)) { output.Add(whole); return; }
+            if (word.Length > LongWordChars) { _longWords.Encode(spelled, output); return; }
         }
         output.AddRange(_bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false));
     }

@@ -4,7 +4,9 @@ namespace Sieve.Tokenization;
 
 /// <summary>
 /// What the engine needs from a tokenizer: text to ids, ids to bytes, and the special ids. Implementations are
-/// adapters over Microsoft.ML.Tokenizers types built from the checkpoint's own vocabulary.
+/// built from the checkpoint's own vocabulary (<see cref="TokenizerFactory"/>) and encode as llama.cpp does:
+/// byte-level BPE merges run in Microsoft.ML.Tokenizers, SentencePiece merges in our own code (see
+/// <see cref="SentencePieceMerger"/> for why).
 /// </summary>
 public abstract class TextTokenizer
 {

@@ -69,3 +69,31 @@ public class ByteLevelBpeVectorTests
         Assert.Equal("gpt-2", b[GgufTokenizerKeys.Pre]);
     }
 }
+
+public class ByteLevelBpeLongWordTests
+{
+    [Fact]
+    public void OwnMergerAgreesWithBpeTokenizerOnEveryVector()
+    {
+        using var g = Sieve.Formats.Gguf.GgufFile.Open(Fixtures.Vocab("gpt-2"));
+        var tok = (ByteLevelBpeTextTokenizer)TokenizerFactory.FromGguf(g);
+        tok.LongWordChars = 0;   // every word through ByteLevelBpeMerger
+        LlamaCppVectors.AssertAll("gpt-2", text => tok.Encode(text, addBos: false));
+    }
+
+    [Fact]
+    public void LongWordsGiveTheSameTokensEitherWay()
+    {
+        var viaLibrary = (ByteLevelBpeTextTokenizer)ByteLevelBpeVectorTests.Get("hf");
+        using var g = Sieve.Formats.Gguf.GgufFile.Open(Fixtures.Vocab("gpt-2"));
+        var viaOwn = (ByteLevelBpeTextTokenizer)TokenizerFactory.FromGguf(g);
+        viaOwn.LongWordChars = 0;
+        var rng = new Random(7);
+        foreach (int len in new[] { 300, 1000, 5000 })
+        {
+            var word = new string(Enumerable.Range(0, len).Select(_ => "abcdefghijklmnopqrstuvwxyzé"[rng.Next(27)]).ToArray());
+            Assert.Equal(viaLibrary.Encode(word), viaOwn.Encode(word));
+            Assert.Equal(word, viaOwn.Decode(viaOwn.Encode(word)));
+        }
+    }
+}

@@ -5,7 +5,7 @@ namespace Sieve.Tests.Tokenization;
 
 /// <summary>
 /// ToGgufMetadata writes what llama.cpp's converter would; FromGgufMetadata (which FromGguf calls) must build
-/// an equal tokenizer from it. Until a GGUF writer exists, the round trip goes through the dictionary.
+/// an equal tokenizer from it, both straight from the dictionary and through a GGUF file written with it.
 /// </summary>
 public class GgufMetadataRoundTripTests
 {
@@ -62,6 +62,21 @@ public class GgufMetadataRoundTripTests
             Assert.Equal(tok.Encode(text, parseSpecial: true), again.Encode(text, parseSpecial: true));
         }
         Assert.Equal(tok.ToGgufMetadata().Keys.Order(), again.ToGgufMetadata().Keys.Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Vocabularies))]
+    public void AGgufFileWrittenFromTheMetadataLoadsTheSameTokenizer(string name)
+    {
+        var tok = Load(name);
+        var writer = new GgufWriter();
+        foreach (var (key, value) in tok.ToGgufMetadata()) writer.Add(key, value);
+        string path = Path.Combine(Fixtures.TempDir(), name + ".gguf");
+        writer.Write(path);
+        using var g = GgufFile.Open(path);
+        var again = TokenizerFactory.FromGguf(g);
+        Assert.Equal((tok.VocabSize, tok.BosId, tok.EosId, tok.AddBos, tok.ChatTemplate), (again.VocabSize, again.BosId, again.EosId, again.AddBos, again.ChatTemplate));
+        foreach (var text in Samples) Assert.Equal(tok.Encode(text, parseSpecial: true), again.Encode(text, parseSpecial: true));
     }
 
     [Fact]
