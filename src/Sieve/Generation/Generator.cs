@@ -65,26 +65,16 @@ public sealed class Generator(Transformer model, TextTokenizer tokenizer)
         LastStats = new GenerationStats(prompt.Count, prefill, generated, clock.Elapsed.TotalSeconds, reason);
     }
 
-    /// <summary>Turns token bytes into complete characters and holds back text that may start a stop string.</summary>
+    /// <summary>Complete characters from token bytes, with text that may start a stop string held back.</summary>
     sealed class StreamingText(TextTokenizer tokenizer, IReadOnlyList<string> stops, bool stripLeadingSpace)
     {
-        readonly Decoder _utf8 = new UTF8Encoding(false, false).GetDecoder();
+        readonly TokenStreamDecoder _decoder = new(tokenizer, atTextStart: stripLeadingSpace);
         readonly StringBuilder _pending = new();
         readonly int _hold = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;
-        bool _strip = stripLeadingSpace && tokenizer.StripLeadingSpace;
-        char[] _chars = new char[64];
 
         public (string Text, bool Stopped) Add(int token)
         {
-            var bytes = tokenizer.TokenBytes(token);
-            if (_strip && bytes.Length > 0)
-            {
-                if (bytes[0] == (byte)' ') bytes = bytes[1..];
-                _strip = false;
-            }
-            if (_chars.Length < bytes.Length + 8) _chars = new char[bytes.Length * 2 + 8];
-            int n = _utf8.GetChars(bytes, _chars, flush: false);
-            _pending.Append(_chars, 0, n);
+            _pending.Append(_decoder.Append(token));
             string s = _pending.ToString();
             foreach (var stop in stops)
             {
@@ -98,8 +88,7 @@ public sealed class Generator(Transformer model, TextTokenizer tokenizer)
 
         public string Flush()
         {
-            int n = _utf8.GetChars(ReadOnlySpan<byte>.Empty, _chars, flush: true);
-            _pending.Append(_chars, 0, n);
+            _pending.Append(_decoder.Flush());
             var s = _pending.ToString();
             _pending.Clear();
             return s;

@@ -9,12 +9,15 @@ namespace Sieve.Tokenization;
 /// tokenizer says so. Concatenating every <see cref="Append"/> result and <see cref="Flush"/> gives exactly
 /// <see cref="TextTokenizer.Decode"/> of the same ids.
 /// </summary>
-public sealed class TokenStreamDecoder(TextTokenizer tokenizer)
+/// <param name="atTextStart">
+/// Whether the first id starts the text (nothing but BOS before it). A continuation of a prompt keeps its space.
+/// </param>
+public sealed class TokenStreamDecoder(TextTokenizer tokenizer, bool atTextStart = true)
 {
     // The framework decoder keeps an incomplete trailing sequence between calls and emits U+FFFD for bytes
     // that can never become valid, which is the buffering we need.
     readonly Decoder _utf8 = new UTF8Encoding(false, false).GetDecoder();
-    bool _first = true;
+    bool _first = atTextStart;
     char[] _chars = new char[64];
 
     /// <summary>Feeds one id; returns the text that is now complete (possibly empty).</summary>
