@@ -156,10 +156,10 @@ public class ModelConverterTests
         Assert.Equal(500000f, g.Config.RopeTheta);
     }
 
-    [Fact(Skip = "Kernels.Quantize.Row(Q8_0) throws NotSupportedException on this branch; enable after the quant branch merges")]
+    [Fact]
     public void Q8_0ConversionFallsBackToF16ForRowsOf172() => QuantizedConversion(GgmlType.Q8_0, 7, 0.01);
 
-    [Fact(Skip = "Kernels.Quantize.Row(Q4_0) throws NotSupportedException on this branch; enable after the quant branch merges")]
+    [Fact]
     public void Q4_0ConversionFallsBackToF16ForRowsOf172() => QuantizedConversion(GgmlType.Q4_0, 2, 0.15);
 
     static void QuantizedConversion(GgmlType target, long fileType, double relRms)
