@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using Sieve.Tensors;
+
 namespace Sieve.Kernels.Quant;
 
 /// <summary>
@@ -17,7 +19,7 @@ public static unsafe class BlockQ4_0
     {
         for (int b = 0; b < n / Size; b++, src += Bytes, dst += Size)
         {
-            float d = (float)*(Half*)src;
+            float d = Fp16.Load(src);
             byte* q = src + 2;
             for (int j = 0; j < 16; j++)
             {
@@ -60,7 +62,7 @@ public static unsafe class BlockQ4_0
             byte* q = w + 2;
             sbyte* qx = (sbyte*)(x + 2);
             for (int j = 0; j < 16; j++) s += ((q[j] & 0x0F) - 8) * qx[j] + ((q[j] >> 4) - 8) * qx[j + 16];
-            sum += s * ((float)*(Half*)w * (float)*(Half*)x);
+            sum += s * (Fp16.Load(w) * Fp16.Load(x));
         }
         return sum;
     }
@@ -76,7 +78,7 @@ public static unsafe class BlockQ4_0
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, w += Bytes, x += BlockQ8_0.Bytes)
             acc = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(BlockDot(w + 2, x + 2)),
-                Vector256.Create((float)*(Half*)w * (float)*(Half*)x), acc);
+                Vector256.Create(Fp16.Load(w) * Fp16.Load(x)), acc);
         return Vector256.Sum(acc);
     }
 

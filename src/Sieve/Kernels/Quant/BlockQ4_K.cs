@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 
+using Sieve.Tensors;
+
 namespace Sieve.Kernels.Quant;
 
 /// <summary>
@@ -31,8 +33,8 @@ public static unsafe class BlockQ4_K
     {
         for (int b = 0; b < n / Size; b++, src += Bytes)
         {
-            float d = (float)*(Half*)src;
-            float dmin = (float)*(Half*)(src + 2);
+            float d = Fp16.Load(src);
+            float dmin = Fp16.Load(src + 2);
             byte* scales = src + 4;
             byte* q = src + 16;
             for (int j = 0, sub = 0; j < Size; j += 64, sub += 2, q += 32)
@@ -74,7 +76,7 @@ public static unsafe class BlockQ4_K
                 mins += m * (sums[2 * j] + sums[2 * j + 1]);
             }
             float dx = BlockQ8_K.Scale(x);
-            sum += (float)*(Half*)w * dx * dots - (float)*(Half*)(w + 2) * dx * mins;
+            sum += Fp16.Load(w) * dx * dots - Fp16.Load(w + 2) * dx * mins;
         }
         return sum;
     }
@@ -103,7 +105,7 @@ public static unsafe class BlockQ4_K
                 mins += m * sx;
             }
             float dx = BlockQ8_K.Scale(x);
-            sum += (float)*(Half*)w * dx * dots - (float)*(Half*)(w + 2) * dx * mins;
+            sum += Fp16.Load(w) * dx * dots - Fp16.Load(w + 2) * dx * mins;
         }
         return sum;
     }

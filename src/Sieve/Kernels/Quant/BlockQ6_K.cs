@@ -1,3 +1,5 @@
+using Sieve.Tensors;
+
 namespace Sieve.Kernels.Quant;
 
 /// <summary>
@@ -30,7 +32,7 @@ public static unsafe class BlockQ6_K
         sbyte* q = stackalloc sbyte[Size];
         for (int b = 0; b < n / Size; b++, src += Bytes, dst += Size)
         {
-            float d = (float)*(Half*)(src + 208);
+            float d = Fp16.Load(src + 208);
             sbyte* sc = (sbyte*)(src + 192);
             Unpack(src, q);
             // (d·scale)·q in that order, as the reference computes it.
@@ -54,7 +56,7 @@ public static unsafe class BlockQ6_K
                 Int8Dot.Dot16x2(q + j * 16, qx + j * 16, out int s0, out int s1);
                 total += sc[j] * s0 + sc[j + 1] * s1;
             }
-            sum += (float)*(Half*)(w + 208) * BlockQ8_K.Scale(x) * total;
+            sum += Fp16.Load(w + 208) * BlockQ8_K.Scale(x) * total;
         }
         return sum;
     }
@@ -75,7 +77,7 @@ public static unsafe class BlockQ6_K
                 for (int i = 0; i < 16; i++) s += q[j * 16 + i] * qx[j * 16 + i];
                 total += sc[j] * s;
             }
-            sum += (float)*(Half*)(w + 208) * BlockQ8_K.Scale(x) * total;
+            sum += Fp16.Load(w + 208) * BlockQ8_K.Scale(x) * total;
         }
         return sum;
     }

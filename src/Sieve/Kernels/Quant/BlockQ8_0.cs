@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using Sieve.Tensors;
+
 namespace Sieve.Kernels.Quant;
 
 /// <summary>
@@ -17,7 +19,7 @@ public static unsafe class BlockQ8_0
     {
         for (int b = 0; b < n / Size; b++, src += Bytes)
         {
-            float d = (float)*(Half*)src;
+            float d = Fp16.Load(src);
             sbyte* q = (sbyte*)(src + 2);
             for (int i = 0; i < Size; i++) dst[b * Size + i] = q[i] * d;
         }
@@ -91,7 +93,7 @@ public static unsafe class BlockQ8_0
             int s = 0;
             sbyte* qw = (sbyte*)(w + 2), qx = (sbyte*)(x + 2);
             for (int i = 0; i < Size; i++) s += qw[i] * qx[i];
-            sum += s * ((float)*(Half*)w * (float)*(Half*)x);
+            sum += s * (Fp16.Load(w) * Fp16.Load(x));
         }
         return sum;
     }
@@ -110,13 +112,13 @@ public static unsafe class BlockQ8_0
         for (; b + 1 < blocks; b += 2, w += 2 * Bytes, x += 2 * Bytes)
         {
             acc0 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(BlockDot(w + 2, x + 2)),
-                Vector256.Create((float)*(Half*)w * (float)*(Half*)x), acc0);
+                Vector256.Create(Fp16.Load(w) * Fp16.Load(x)), acc0);
             acc1 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(BlockDot(w + Bytes + 2, x + Bytes + 2)),
-                Vector256.Create((float)*(Half*)(w + Bytes) * (float)*(Half*)(x + Bytes)), acc1);
+                Vector256.Create(Fp16.Load(w + Bytes) * Fp16.Load(x + Bytes)), acc1);
         }
         if (b < blocks)
             acc0 = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(BlockDot(w + 2, x + 2)),
-                Vector256.Create((float)*(Half*)w * (float)*(Half*)x), acc0);
+                Vector256.Create(Fp16.Load(w) * Fp16.Load(x)), acc0);
         return Vector256.Sum(acc0 + acc1);
     }
 
