@@ -12,6 +12,13 @@ public sealed unsafe class MatMul : IRangeWork
 {
     readonly WorkerPool _pool;
     byte[] _xq = GC.AllocateArray<byte>(0, pinned: true);
+    byte[] _xp = GC.AllocateArray<byte>(0, pinned: true);   // activations prepared for the 4×4 tile
+    byte* _xpPtr;
+    long _xpRowBytes;
+    bool _tiled;
+
+    /// <summary>Activation rows per pass over a chunk of weight rows: 64 prepared rows of 2048 (~140 KB) stay in L2.</summary>
+    const int ActivationBlock = 64;
 
     WeightTensor? _w;
     byte* _x;
@@ -46,9 +53,19 @@ public sealed unsafe class MatMul : IRangeWork
                 _xRowBytes = rowBytes;
             }
             _w = w; _n = n; _y = py;
+            _tiled = n >= 4 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Tile.IsSupported;
+            if (_tiled)
+            {
+                _xpRowBytes = Quant.Q8_0Tile.PreparedBytes(w.Cols);
+                long need = _xpRowBytes * n;
+                if (_xp.Length < need) _xp = GC.AllocateArray<byte>((int)need, pinned: true);
+                fixed (byte* pp = _xp) _xpPtr = pp;
+                for (int j = 0; j < n; j++) Quant.Q8_0Tile.Prepare(_x + j * _xRowBytes, _xpPtr + j * _xpRowBytes, w.Cols);
+            }
             // Rows per chunk: enough that a chunk's weights (~16–64 KB) amortise the hand-off, few enough to balance.
             int grain = Math.Clamp((int)(32768 / Math.Max(1, w.RowBytes)), 4, 256);
             grain = Math.Min(grain, Math.Max(1, w.Rows / (_pool.ThreadCount * 2)));
+            if (_tiled) grain = Math.Max(4, grain / 4 * 4);   // chunks start on a 4-row tile boundary
             _pool.Run(this, w.Rows, grain);
             _w = null;
         }
@@ -56,6 +73,7 @@ public sealed unsafe class MatMul : IRangeWork
 
     public void Execute(int start, int end)
     {
+        if (_tiled) { ExecuteTiled(start, end); return; }
         var w = _w!;
         int rows = w.Rows, cols = w.Cols;
         for (int r = start; r < end; r++)
@@ -63,6 +81,31 @@ public sealed unsafe class MatMul : IRangeWork
             byte* wr = w.RowPointer(r);
             for (int j = 0; j < _n; j++)
                 _y[(long)j * rows + r] = VecDot.Dot(w.Type, wr, _x + j * _xRowBytes, cols);
+        }
+    }
+
+    void ExecuteTiled(int start, int end)
+    {
+        var w = _w!;
+        int rows = w.Rows, cols = w.Cols;
+        long wRowBytes = w.RowBytes;
+        for (int xb = 0; xb < _n; xb += ActivationBlock)
+        {
+            int xe = Math.Min(_n, xb + ActivationBlock);
+            int r = start;
+            for (; r + 4 <= end; r += 4)
+            {
+                byte* wr = w.RowPointer(r);
+                int j = xb;
+                for (; j + 4 <= xe; j += 4)
+                    Quant.Q8_0Tile.Dot4x4(wr, wRowBytes, _xpPtr + j * _xpRowBytes, _xpRowBytes, cols, _y + (long)j * rows + r, rows);
+                for (; j < xe; j++)
+                    for (int i = 0; i < 4; i++)
+                        _y[(long)j * rows + r + i] = VecDot.Dot(w.Type, wr + i * wRowBytes, _x + j * _xRowBytes, cols);
+            }
+            for (; r < end; r++)
+                for (int j = xb; j < xe; j++)
+                    _y[(long)j * rows + r] = VecDot.Dot(w.Type, w.RowPointer(r), _x + j * _xRowBytes, cols);
         }
     }
 }
