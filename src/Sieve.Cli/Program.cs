@@ -8,5 +8,6 @@ var root = new RootCommand("Sieve: run, study and speed up Llama-family models o
     InfoCommand.Create(),
     BenchCommand.Create(),
     ConvertCommand.Create(),
+    SelfTestCommand.Create(),
 };
 return root.Parse(args).Invoke();

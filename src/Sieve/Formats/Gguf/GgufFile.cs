@@ -94,7 +94,7 @@ public sealed unsafe class GgufFile : IDisposable, IWeightStorage
                     foreach (var n in dims) elements = checked(elements * n);
                     bytes = checked(elements / info.BlockSize * info.BlockBytes);
                 }
-                if (offset > (ulong)file.Length) throw Bad($"tensor '{name}' offset {offset} lies past the end of the file");
+                if (offset > (ulong)file.Length) throw Bad($"tensor '{name}' offset {offset} lies past the end of the file ({file.Length} bytes): truncated or corrupt");
                 tensors.Add(new GgufTensorInfo(name, dims, type, (long)offset, bytes));
             }
             Tensors = tensors;

@@ -1,0 +1,143 @@
+using System.Text.Json;
+
+namespace Sieve.Tests.Cli;
+
+public class CliTests
+{
+    static string Rel(string path) => Path.GetRelativePath(Fixtures.RepoRoot, path);
+
+    [Fact]
+    public void RunPrintsTheContinuationAloneOnStdout()
+    {
+        var r = CliRunner.Run(["run", "-m", Rel(Fixtures.Stories260KGguf), "-p", "Once upon a time", "-n", "24", "--temp", "0"]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith(", there was a little girl named Lily. She loved to play outside in the p", r.Stdout);
+        Assert.Contains("t/s", r.Stderr);
+        Assert.DoesNotContain("t/s", r.Stdout);
+    }
+
+    [Fact]
+    public void RunReproducesLlama2cSampledTextWithItsSampler()
+    {
+        var r = CliRunner.Run(["run", "-m", Rel(Fixtures.Stories260KBin), "-p", "There was a big", "-n", "40",
+            "--sampler", "llama2c", "--temp", "1", "--top-p", "0.95", "--seed", "42", "--ignore-eos"]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith(" pretty grass. It was a long elephant.", r.Stdout);
+    }
+
+    [Fact]
+    public void InfoAndRunWorkOnTheF16TinyRandomLlama()
+    {
+        var info = CliRunner.Run(["info", "-m", Rel(Fixtures.TinyRandomGguf)]);
+        Assert.Equal(0, info.ExitCode);
+        Assert.Contains("32000", info.Stdout);
+        Assert.Contains("F16", info.Stdout);
+        var run = CliRunner.Run(["run", "-m", Rel(Fixtures.TinyRandomGguf), "-p", "Hello", "-n", "8", "--seed", "1"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.False(string.IsNullOrWhiteSpace(run.Stdout));
+    }
+
+    public static IEnumerable<object[]> BadInputs() =>
+    [
+        [new[] { "run", "-m", "no/such/model.gguf", "-p", "x" }, "no/such/model.gguf", "not found"],
+        [new[] { "info", "-m", "tests/fixtures/gpt2-fake-hf" }, "gpt2-fake-hf", "unsupported architecture 'gpt2'"],
+        [new[] { "run", "-m", "tests/fixtures/llamacpp-vocab/ggml-vocab-llama-spm.gguf", "-p", "x" }, "ggml-vocab-llama-spm.gguf", ""],
+        [new[] { "run", "-m", "models/stories260K/stories260K.gguf", "-p", string.Concat(Enumerable.Repeat("once upon a time ", 600)) }, "", "context"],
+        [new[] { "bench", "--shape", "no-such-shape" }, "", "unknown shape"],
+        [new[] { "run", "-m", "models/stories260K/stories260K.gguf", "-p", "x", "--top-p", "7" }, "", "--top-p"],
+    ];
+
+    [Theory, MemberData(nameof(BadInputs))]
+    public void BadInputGivesExitCodeOneAndOneLineNamingTheProblem(string[] args, string mustName, string mustSay)
+    {
+        var r = CliRunner.Run(args);
+        Assert.Equal(1, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(mustName, lines[0]);
+        Assert.Contains(mustSay, lines[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void TruncatedModelFileIsRefusedCleanly()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var path = Path.Combine(dir, "cut.gguf");
+            var bytes = File.ReadAllBytes(Fixtures.Stories260KGguf);
+            File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+            var r = CliRunner.Run(["run", "-m", path, "-p", "x"]);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("cut.gguf", r.Stderr);
+            Assert.Contains("truncated", r.Stderr);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void BenchJsonHasLlamaBenchFields()
+    {
+        var r = CliRunner.Run(["bench", "--shape", "stories260k", "--type", "q8_0", "-p", "32", "-n", "8", "-r", "2", "-t", "2", "--json"]);
+        Assert.Equal(0, r.ExitCode);
+        var records = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(2, records.GetArrayLength());
+        var pp = records[0];
+        Assert.Equal(32, pp.GetProperty("n_prompt").GetInt32());
+        Assert.Equal(0, pp.GetProperty("n_gen").GetInt32());
+        Assert.Equal(2, pp.GetProperty("n_threads").GetInt32());
+        Assert.True(pp.GetProperty("avg_ts").GetDouble() > 0);
+        Assert.True(pp.GetProperty("stddev_ts").GetDouble() >= 0);
+        Assert.Equal(8, records[1].GetProperty("n_gen").GetInt32());
+    }
+
+    [Fact]
+    public void ConvertWritesAQuantizedGgufThatRuns()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var path = Path.Combine(dir, "q8.gguf");
+            var conv = CliRunner.Run(["convert", Rel(Fixtures.Stories260KBin), path, "--type", "q8_0"]);
+            Assert.Equal(0, conv.ExitCode);
+            Assert.Contains("ffn_down", conv.Stderr);   // the 172-wide rows stay F16, with a notice
+            var run = CliRunner.Run(["run", "-m", path, "-p", "Once upon a time", "-n", "8", "--temp", "0"]);
+            Assert.Equal(0, run.ExitCode);
+            Assert.StartsWith(", there was a", run.Stdout);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ChatAnswersThroughTheTemplate()
+    {
+        var r = CliRunner.Run(["chat", "-m", Rel(Fixtures.Stories260KGguf), "-n", "16", "--temp", "0", "--template", "llama2"], stdin: "Once upon a time\n/exit\n");
+        Assert.Equal(0, r.ExitCode);
+        Assert.False(string.IsNullOrWhiteSpace(r.Stdout));
+    }
+
+    public static IEnumerable<object[]> InstructionSets() =>
+    [
+        ["all", new Dictionary<string, string>()],
+        ["no AVX-512", new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0" }],
+        ["no AVX-VNNI", new Dictionary<string, string> { ["DOTNET_EnableAVXVNNI"] = "0" }],
+        ["no AVX2", new Dictionary<string, string> { ["DOTNET_EnableAVX2"] = "0" }],
+        ["no intrinsics", new Dictionary<string, string> { ["DOTNET_EnableHWIntrinsic"] = "0" }],
+    ];
+
+    /// <summary>Each instruction-set path, in a child process: kernels against scalar twins, then a real greedy run.</summary>
+    [Theory, MemberData(nameof(InstructionSets))]
+    public void EveryInstructionSetPathAgrees(string name, Dictionary<string, string> env)
+    {
+        var self = CliRunner.Run(["selftest"], env);
+        Assert.True(self.ExitCode == 0, $"{name}: {self.Stdout}");
+        var q8 = Path.Combine(Fixtures.Dir, "tiny-k-quants", "tiny-k-q8_0.gguf");
+        var run = CliRunner.Run(["run", "-m", Rel(Fixtures.Stories260KGguf), "-p", "Once upon a time", "-n", "24", "--temp", "0", "-t", "2"], env);
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith(", there was a little girl named Lily. She loved to play outside in the p", run.Stdout);
+        var quant = CliRunner.Run(["run", "-m", Rel(q8), "-p", "Once upon a time", "-n", "8", "--temp", "0"], env);
+        Assert.Equal(0, quant.ExitCode);
+    }
+}
