@@ -31,7 +31,7 @@ public unsafe class MatMulTests
     [Theory]
     [InlineData(GgmlType.Q8_0, 37, 96, 1)] [InlineData(GgmlType.Q8_0, 37, 96, 4)] [InlineData(GgmlType.Q8_0, 64, 256, 70)]
     [InlineData(GgmlType.Q8_0, 9, 64, 7)] [InlineData(GgmlType.Q4_0, 21, 128, 6)] [InlineData(GgmlType.Q4_K, 5, 256, 3)]
-    [InlineData(GgmlType.Q6_K, 6, 256, 5)] [InlineData(GgmlType.F32, 13, 40, 5)] [InlineData(GgmlType.F16, 13, 48, 2)]
+    [InlineData(GgmlType.Q6_K, 6, 256, 5)] [InlineData(GgmlType.F32, 13, 40, 5)] [InlineData(GgmlType.F16, 13, 48, 2)] [InlineData(GgmlType.BF16, 7, 80, 3)]
     public void MatchesScalarDotProducts(GgmlType type, int rows, int cols, int n)
     {
         var w = RandomMatrix(type, rows, cols, rows * 31 + cols);

@@ -1,0 +1,84 @@
+using Sieve.Generation;
+
+namespace Sieve.Tests.Generation;
+
+public class SamplerTests
+{
+    static float[] Logits() => [1.0f, 3.0f, 2.5f, -1f, 0.5f, 2.9f];
+
+    [Fact]
+    public void XorShiftMatchesLlama2cSequence()
+    {
+        // llama2.c random_u32 with state 42, by hand: s ^= s>>12; s ^= s<<25; s ^= s>>27; (s * 0x2545F4914F6CDD1D) >> 32.
+        ulong s = 42;
+        s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+        uint expected = (uint)((s * 0x2545F4914F6CDD1DUL) >> 32);
+        Assert.Equal(expected, new XorShiftRandom(42).NextUInt32());
+        var r = new XorShiftRandom(7);
+        for (int i = 0; i < 1000; i++) Assert.InRange(r.NextSingle(), 0f, 0.99999994f);
+    }
+
+    [Fact]
+    public void GreedyPicksTheLargestLogit()
+    {
+        Assert.Equal(1, ISampler.Create(SamplingOptions.Greedy).Sample(Logits(), []));
+        Assert.Equal(1, ISampler.Create(SamplingOptions.Greedy with { Llama2cCompatible = true }).Sample(Logits(), []));
+    }
+
+    [Fact]
+    public void TopKOfOneIsGreedyWhateverTheTemperature()
+    {
+        var s = ISampler.Create(new SamplingOptions { Temperature = 5f, TopK = 1, TopP = 1, MinP = 0, Seed = 3 });
+        for (int i = 0; i < 50; i++) Assert.Equal(1, s.Sample(Logits(), []));
+    }
+
+    [Fact]
+    public void SameSeedSameChoices()
+    {
+        var o = new SamplingOptions { Temperature = 1.5f, TopK = 0, TopP = 1, MinP = 0, Seed = 123 };
+        var a = ISampler.Create(o); var b = ISampler.Create(o);
+        var x = Enumerable.Range(0, 40).Select(_ => a.Sample(Logits(), [])).ToArray();
+        var y = Enumerable.Range(0, 40).Select(_ => b.Sample(Logits(), [])).ToArray();
+        Assert.Equal(x, y);
+        Assert.True(x.Distinct().Count() > 2, "a hot temperature should visit several tokens");
+    }
+
+    [Fact]
+    public void TopPAndMinPKeepOnlyTheHead()
+    {
+        // Probabilities at T=1: token 1 (3.0) and 5 (2.9) and 2 (2.5) hold most of the mass.
+        var topP = ISampler.Create(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 0.5f, MinP = 0, Seed = 1 });
+        Assert.All(Enumerable.Range(0, 200).Select(_ => topP.Sample(Logits(), [])), t => Assert.Contains(t, new[] { 1, 5 }));
+        var minP = ISampler.Create(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 1, MinP = 0.5f, Seed = 1 });
+        Assert.All(Enumerable.Range(0, 200).Select(_ => minP.Sample(Logits(), [])), t => Assert.Contains(t, new[] { 1, 2, 5 }));
+    }
+
+    [Fact]
+    public void RepetitionPenaltyMovesGreedyOffARepeatedToken()
+    {
+        var s = ISampler.Create(new SamplingOptions { Temperature = 0, RepeatPenalty = 1.5f, RepeatLastN = 8 });
+        Assert.Equal(5, s.Sample(Logits(), [1, 1]));   // 3.0/1.5 = 2.0 < 2.9
+    }
+
+    [Fact]
+    public void Llama2cNucleusMatchesItsDefinition()
+    {
+        // With top-p 0.9, the coin is scaled by the kept mass and walks the sorted nucleus.
+        var o = new SamplingOptions { Llama2cCompatible = true, Temperature = 1, TopP = 0.9f, Seed = 42 };
+        var s = ISampler.Create(o);
+        var rng = new XorShiftRandom(42);
+        for (int i = 0; i < 100; i++)
+        {
+            var logits = Logits();
+            var p = logits.Select(l => Math.Exp(l - 3.0)).ToArray();
+            double z = p.Sum();
+            var sorted = p.Select((v, k) => (P: (float)(v / z), K: k)).OrderByDescending(t => t.P).ToList();
+            float cum = 0; int last = sorted.Count - 1;
+            for (int k = 0; k < sorted.Count; k++) { cum += sorted[k].P; if (cum > 0.9f) { last = k; break; } }
+            float r = rng.NextSingle() * cum, cdf = 0;
+            int expected = sorted[last].K;
+            for (int k = 0; k <= last; k++) { cdf += sorted[k].P; if (r < cdf) { expected = sorted[k].K; break; } }
+            Assert.Equal(expected, s.Sample(logits, []));
+        }
+    }
+}
