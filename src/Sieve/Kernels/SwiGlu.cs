@@ -7,11 +7,19 @@ public static class SwiGlu
 {
     public static void Apply(Span<float> gate, ReadOnlySpan<float> up)
     {
-        // silu(g) = g / (1 + e^-g); TensorPrimitives.Sigmoid vectorises the exp.
-        Span<float> tmp = gate.Length <= 4096 ? stackalloc float[gate.Length] : new float[gate.Length];
-        TensorPrimitives.Sigmoid(gate, tmp);
-        TensorPrimitives.Multiply(gate, tmp, gate);
-        TensorPrimitives.Multiply(gate, up, gate);
+        // silu(g) = g·σ(g); TensorPrimitives.Sigmoid vectorises the exp. Chunks of 1024 keep σ in an L1-resident
+        // stack buffer: prefill calls this on n × ffn values (11 MB for 512 × 5632), which must not allocate.
+        const int Chunk = 1024;
+        Span<float> sigma = stackalloc float[Chunk];
+        for (int i = 0; i < gate.Length; i += Chunk)
+        {
+            int m = Math.Min(Chunk, gate.Length - i);
+            var g = gate.Slice(i, m);
+            var s = sigma[..m];
+            TensorPrimitives.Sigmoid(g, s);
+            TensorPrimitives.Multiply(g, s, g);
+            TensorPrimitives.Multiply(g, up.Slice(i, m), g);
+        }
     }
 
     public static void Scalar(Span<float> gate, ReadOnlySpan<float> up)
