@@ -23,6 +23,7 @@ static class ChatCommand
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            StderrConsole.Load(m);
             var format = ChatFormat.For(m.Tokenizer, r.GetValue(template));
             var generator = m.CreateGenerator();
             var options = new GenerationOptions { MaxTokens = Math.Max(1, r.GetValue(n)), Sampling = sampling.Read(r) };

@@ -25,7 +25,7 @@ static class ConvertCommand
             string src = r.GetValue(input)!, dst = r.GetValue(output)!;
             using var m = SieveModel.Load(src, new SieveModelOptions { Threads = 1, TokenizerPath = r.GetValue(tokenizer), MaxBatch = 1 });
             var notices = new List<string>();
-            AnsiConsole.Progress()
+            StderrConsole.Instance.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {

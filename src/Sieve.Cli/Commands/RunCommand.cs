@@ -23,6 +23,7 @@ static class RunCommand
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            StderrConsole.Load(m);
             var generator = m.CreateGenerator();
             var options = new GenerationOptions
             {
