@@ -53,7 +53,7 @@ public sealed unsafe class MatMul : IRangeWork
                 _xRowBytes = rowBytes;
             }
             _w = w; _n = n; _y = py;
-            _tiled = n >= 4 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Tile.IsSupported;
+            _tiled = n >= 4 && w.Type is GgmlType.Q8_0 or GgmlType.Q4_0 && Quant.Q8_0Tile.IsSupported;
             if (_tiled)
             {
                 _xpRowBytes = Quant.Q8_0Tile.PreparedBytes(w.Cols);
@@ -88,11 +88,18 @@ public sealed unsafe class MatMul : IRangeWork
         }
     }
 
+    [ThreadStatic] static byte[]? t_repacked;
+
     void ExecuteTiled(int start, int end)
     {
         var w = _w!;
         int rows = w.Rows, cols = w.Cols;
         long wRowBytes = w.RowBytes;
+        bool repack = w.Type == GgmlType.Q4_0;
+        long q8RowBytes = TypeTraits.Of(GgmlType.Q8_0).RowBytes(cols);
+        if (repack && (t_repacked == null || t_repacked.Length < 4 * q8RowBytes))
+            t_repacked = GC.AllocateArray<byte>((int)(4 * q8RowBytes), pinned: true);
+        fixed (byte* repacked = t_repacked)
         for (int xb = 0; xb < _n; xb += ActivationBlock)
         {
             int xe = Math.Min(_n, xb + ActivationBlock);
@@ -100,9 +107,17 @@ public sealed unsafe class MatMul : IRangeWork
             for (; r + 4 <= end; r += 4)
             {
                 byte* wr = w.RowPointer(r);
+                byte* tile = wr;
+                long tileRowBytes = wRowBytes;
+                if (repack)
+                {
+                    for (int i = 0; i < 4; i++) Quant.BlockQ4_0.RepackAsQ8_0(wr + i * wRowBytes, repacked + i * q8RowBytes, cols);
+                    tile = repacked;
+                    tileRowBytes = q8RowBytes;
+                }
                 int j = xb;
                 for (; j + 4 <= xe; j += 4)
-                    Quant.Q8_0Tile.Dot4x4(wr, wRowBytes, _xpPtr + j * _xpRowBytes, _xpRowBytes, cols, _y + (long)j * rows + r, rows);
+                    Quant.Q8_0Tile.Dot4x4(tile, tileRowBytes, _xpPtr + j * _xpRowBytes, _xpRowBytes, cols, _y + (long)j * rows + r, rows);
                 for (; j < xe; j++)
                     for (int i = 0; i < 4; i++)
                         _y[(long)j * rows + r + i] = VecDot.Dot(w.Type, wr + i * wRowBytes, _x + j * _xRowBytes, cols);

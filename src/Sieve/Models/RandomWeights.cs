@@ -55,11 +55,36 @@ public static class RandomWeights
                     // take longer than the benchmark itself.
                     int start = rng.Next(Pool.Length - cols);
                     Pool.AsSpan(start, cols).CopyTo(row);
-                    Quantize.Row(type, row, bytes.AsSpan((int)(r * rowBytes), (int)rowBytes));
+                    var dst = bytes.AsSpan((int)(r * rowBytes), (int)rowBytes);
+                    if (type is GgmlType.Q4_K or GgmlType.Q6_K) RandomKQuantRow(type, rng, dst);
+                    else Quantize.Row(type, row, dst);
                 }
                 return state;
             }, _ => { });
         return WeightTensor.FromBytes(name, type, bytes, rows, cols);
+    }
+
+    /// <summary>
+    /// Sieve has no K-quant quantizer (it converts to Q8_0/Q4_0), so K-quant benchmark weights are random blocks:
+    /// random quants and sub-block scales with finite f16 super-block scales — the kernels do the same work.
+    /// </summary>
+    static void RandomKQuantRow(GgmlType type, Random rng, Span<byte> row)
+    {
+        rng.NextBytes(row);
+        int blockBytes = TypeTraits.Of(type).BlockBytes;
+        for (int b = 0; b < row.Length; b += blockBytes)
+        {
+            var block = row.Slice(b, blockBytes);
+            if (type == GgmlType.Q4_K)
+            {
+                System.Runtime.InteropServices.MemoryMarshal.Write(block, (Half)0.0005f);           // d
+                System.Runtime.InteropServices.MemoryMarshal.Write(block[2..], (Half)0.0002f);      // dmin
+            }
+            else
+            {
+                System.Runtime.InteropServices.MemoryMarshal.Write(block[208..], (Half)0.0003f);    // d
+            }
+        }
     }
 
     static readonly float[] Pool = MakePool(1 << 20);

@@ -101,4 +101,23 @@ public static unsafe class BlockQ4_0
         var o = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), vx), ones);
         return d - o;
     }
+
+    /// <summary>
+    /// Rewrites a Q4_0 row as Q8_0 exactly: same scale, quants nibble − 8 (−8…7), so prefill can run Q4_0 weights
+    /// through the Q8_0 tile kernel without any rounding.
+    /// </summary>
+    public static void RepackAsQ8_0(byte* src, byte* dst, int n)
+    {
+        for (int b = 0; b < n / Size; b++, src += Bytes, dst += BlockQ8_0.Bytes)
+        {
+            *(ushort*)dst = *(ushort*)src;
+            byte* q = src + 2;
+            sbyte* o = (sbyte*)(dst + 2);
+            for (int j = 0; j < 16; j++)
+            {
+                o[j] = (sbyte)((q[j] & 0x0F) - 8);
+                o[j + 16] = (sbyte)((q[j] >> 4) - 8);
+            }
+        }
+    }
 }

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Sieve.Tensors;
 
 namespace Sieve.Kernels.Quant;
@@ -40,26 +43,48 @@ public static unsafe class BlockQ6_K
         }
     }
 
+    /// <summary>
+    /// Quants are kept unsigned (0…63) for vpdpbusd; the −32 offset returns as −32·Σ_j scale_j·(Σ q_x over sub-block
+    /// j), from Q8_K's stored sums. A 32-lane vector spans two 16-value sub-blocks, so its eight lane sums are
+    /// weighted by [scale_a ×4, scale_b ×4] before the single reduction per block.
+    /// </summary>
     public static float Dot(byte* w, byte* x, int n)
     {
+        if (!Avx2.IsSupported) return DotScalar(w, x, n);
         float sum = 0;
-        sbyte* q = stackalloc sbyte[Size];
+        var low4 = Vector256.Create((byte)0x0F);
+        var low2 = Vector256.Create((byte)0x03);
         for (int b = 0; b < n / Size; b++, w += Bytes, x += BlockQ8_K.Bytes)
         {
-            Unpack(w, q);
+            byte* ql = w, qh = w + 128;
             sbyte* sc = (sbyte*)(w + 192);
             sbyte* qx = BlockQ8_K.Quants(x);
-            int total = 0;
-            for (int j = 0; j < 16; j += 2)
+            short* sums = BlockQ8_K.Sums(x);
+            var acc = Vector256<int>.Zero;
+            for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8, qx += 128)
             {
-                // Two 16-value sub-blocks share one 32-byte dot; split it back by scale.
-                Int8Dot.Dot16x2(q + j * 16, qx + j * 16, out int s0, out int s1);
-                total += sc[j] * s0 + sc[j + 1] * s1;
+                var l0 = Vector256.Load(ql);
+                var l1 = Vector256.Load(ql + 32);
+                var h = Vector256.Load(qh);
+                var q1 = (l0 & low4) | Vector256.ShiftLeft((h & low2).AsUInt16(), 4).AsByte();
+                var q2 = (l1 & low4) | Vector256.ShiftLeft((Vector256.ShiftRightLogical(h.AsUInt16(), 2).AsByte() & low2).AsUInt16(), 4).AsByte();
+                var q3 = (Vector256.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & low4) | Vector256.ShiftLeft((Vector256.ShiftRightLogical(h.AsUInt16(), 4).AsByte() & low2).AsUInt16(), 4).AsByte();
+                var q4 = (Vector256.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & low4) | Vector256.ShiftLeft((Vector256.ShiftRightLogical(h.AsUInt16(), 6).AsByte() & low2).AsUInt16(), 4).AsByte();
+                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q1, Vector256.Load(qx)), Pair(sc[0], sc[1]));
+                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q2, Vector256.Load(qx + 32)), Pair(sc[2], sc[3]));
+                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q3, Vector256.Load(qx + 64)), Pair(sc[4], sc[5]));
+                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q4, Vector256.Load(qx + 96)), Pair(sc[6], sc[7]));
             }
-            sum += Fp16.Load(w + 208) * BlockQ8_K.Scale(x) * total;
+            sc = (sbyte*)(w + 192);
+            int offset = 0;
+            for (int j = 0; j < 16; j++) offset += sc[j] * sums[j];
+            sum += Fp16.Load(w + 208) * BlockQ8_K.Scale(x) * (Vector256.Sum(acc) - 32 * offset);
         }
         return sum;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Pair(int a, int b) => Vector256.Create(a, a, a, a, b, b, b, b);
 
     public static float DotScalar(byte* w, byte* x, int n)
     {
