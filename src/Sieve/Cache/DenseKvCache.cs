@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Sieve.Kernels;
 using Sieve.Threading;
 
@@ -72,6 +73,7 @@ public sealed class DenseKvCache : IKvCache
             _k = k; _v = v; _start = start; _count = count; _q = q; _out = output;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int startItem, int endItem)
         {
             int hd = s.HeadDim, kvDim = s.KvDim, qDim = s.Heads * hd;

@@ -10,6 +10,7 @@ namespace Sieve.Kernels;
 /// </summary>
 public static unsafe class Attention
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scores(float* q, float* k, int stride, int count, int headDim, float scale, float* scores)
     {
         if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
@@ -50,6 +51,7 @@ public static unsafe class Attention
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightedSum(float* p, float* v, int stride, int count, int headDim, float* output)
     {
         if (Vector512.IsHardwareAccelerated && headDim == 64)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -10,6 +11,7 @@ public static unsafe class FloatDot
     /// .NET exposes no vcvtph2ps intrinsic, so rows widen through TensorPrimitives (vectorised bit manipulation)
     /// in chunks small enough to stay in L1 between conversion and dot product.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, float* x, int n)
     {
         const int Chunk = 512;
@@ -25,6 +27,7 @@ public static unsafe class FloatDot
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Bf16(byte* w, float* x, int n)
     {
         ushort* b = (ushort*)w;

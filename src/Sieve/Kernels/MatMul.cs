@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Sieve.Tensors;
 using Sieve.Threading;
 
@@ -75,6 +76,7 @@ public sealed unsafe class MatMul : IRangeWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int start, int end)
     {
         if (_tiled) { ExecuteTiled(start, end); return; }
@@ -90,6 +92,7 @@ public sealed unsafe class MatMul : IRangeWork
 
     [ThreadStatic] static byte[]? t_repacked;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void ExecuteTiled(int start, int end)
     {
         var w = _w!;

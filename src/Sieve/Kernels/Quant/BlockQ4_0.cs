@@ -15,6 +15,7 @@ public static unsafe class BlockQ4_0
     public const int Size = 32;
     public const int Bytes = 18;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dequantize(byte* src, float* dst, int n)
     {
         for (int b = 0; b < n / Size; b++, src += Bytes, dst += Size)
@@ -71,6 +72,7 @@ public static unsafe class BlockQ4_0
     /// Nibbles unpack to 0..15 (unsigned, as vpdpbusd wants); the −8 offset comes back as −8·Σq_x, which one
     /// more vpdpbusd against a vector of 8s yields for free.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(byte* w, byte* x, int n)
     {
         if (!Avx2.IsSupported) return DotScalar(w, x, n);
@@ -106,6 +108,7 @@ public static unsafe class BlockQ4_0
     /// Rewrites a Q4_0 row as Q8_0 exactly: same scale, quants nibble − 8 (−8…7), so prefill can run Q4_0 weights
     /// through the Q8_0 tile kernel without any rounding.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RepackAsQ8_0(byte* src, byte* dst, int n)
     {
         for (int b = 0; b < n / Size; b++, src += Bytes, dst += BlockQ8_0.Bytes)

@@ -31,6 +31,7 @@ public static unsafe class BlockQ4_K
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dequantize(byte* src, float* dst, int n)
     {
         for (int b = 0; b < n / Size; b++, src += Bytes)
@@ -55,6 +56,7 @@ public static unsafe class BlockQ4_K
     /// comes from Q8_K's stored partial sums. Nibbles are unsigned 0…15, exactly what vpdpbusd wants, so each
     /// 32-value sub-block is one instruction; its scale multiplies the eight lane sums before one reduction.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(byte* w, byte* x, int n)
     {
         if (!Avx2.IsSupported) return DotScalar(w, x, n);

@@ -30,6 +30,7 @@ public static unsafe class BlockQ6_K
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dequantize(byte* src, float* dst, int n)
     {
         sbyte* q = stackalloc sbyte[Size];
@@ -48,6 +49,7 @@ public static unsafe class BlockQ6_K
     /// j), from Q8_K's stored sums. A 32-lane vector spans two 16-value sub-blocks, so its eight lane sums are
     /// weighted by [scale_a ×4, scale_b ×4] before the single reduction per block.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(byte* w, byte* x, int n)
     {
         if (!Avx2.IsSupported) return DotScalar(w, x, n);

@@ -15,6 +15,7 @@ public static unsafe class BlockQ8_0
     public const int Size = 32;
     public const int Bytes = 34;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dequantize(byte* src, float* dst, int n)
     {
         for (int b = 0; b < n / Size; b++, src += Bytes)
@@ -41,6 +42,7 @@ public static unsafe class BlockQ8_0
     }
 
     /// <summary>The same rule, vectorised; it runs on every activation row before a Q8_0/Q4_0 product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(float* x, byte* dst, int n)
     {
         if (!Avx512F.IsSupported) { QuantizeScalar(x, dst, n); return; }
@@ -102,6 +104,7 @@ public static unsafe class BlockQ8_0
     /// Σ blocks d_w·d_x·(q_w·q_x). vpdpbusd multiplies unsigned by signed bytes, so |q_w| meets q_x carrying
     /// q_w's sign (q never holds -128 in a block this quantizer wrote).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(byte* w, byte* x, int n)
     {
         if (!Avx2.IsSupported) return DotScalar(w, x, n);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Sieve.Kernels.Quant;
 
 /// <summary>
@@ -14,6 +15,7 @@ public static unsafe class BlockQ8_K
     public static short* Sums(byte* block) => (short*)(block + 260);
 
     /// <summary>llama.cpp's reference rule: scale by −127/(the value of largest magnitude), round half to even.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(float* x, byte* dst, int n)
     {
         for (int b = 0; b < n / Size; b++, x += Size, dst += Bytes)
