@@ -56,7 +56,7 @@ public class NaiveReferenceTests
             Assert.True(Math.Abs(naive[i] - engine[i]) < 1e-4, $"{c.Name}: logit {i} naive {naive[i]} engine {engine[i]}");
     }
 
-    static double[] Naive(ModelConfig c, ModelWeights w, int[] tokens)
+    internal static double[] Naive(ModelConfig c, ModelWeights w, int[] tokens)
     {
         int n = tokens.Length, d = c.Dim, hd = c.HeadDim;
         double[][] Mat(WeightTensor t) { var f = t.ToFloat32(); return Enumerable.Range(0, t.Rows).Select(r => f.Skip(r * t.Cols).Take(t.Cols).Select(v => (double)v).ToArray()).ToArray(); }

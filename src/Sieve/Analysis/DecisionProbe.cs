@@ -1,0 +1,86 @@
+using Sieve.Eval;
+using Sieve.Eval.Tasks;
+using Sieve.Kernels;
+using Sieve.Models;
+using Sieve.Tensors;
+using Sieve.Tokenization;
+
+namespace Sieve.Analysis;
+
+/// <summary>Per-layer option read-out of one sample: logits[l][o] for l = 0 (embedding) … L (last block).</summary>
+public sealed record SampleDecisions(string Id, int Gold, float[][] OptionLogits);
+
+/// <summary>
+/// The option logit lens (method notes §1.2): one forward pass over the prompt, the residual stream at its last
+/// position captured after every block through the engine's hook seam, each read through the final RMSNorm and
+/// only the option tokens' rows of the LM head. The read-out uses the same activation quantization and dot
+/// kernel as the LM head's matrix product, so the last layer's choice equals eval's acc exactly.
+/// </summary>
+public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
+{
+    /// <summary>Forward passes run so far: one per sample.</summary>
+    public int ForwardPasses { get; private set; }
+
+    public SampleDecisions Probe(McqSample sample)
+    {
+        if (sample.OptionLabels == null) throw new ArgumentException($"sample {sample.Id} has no lettered options to read out");
+        var scorer = new McqScorer(model, tokenizer);
+        var pairs = sample.OptionLabels.Select(l => scorer.EncodePair(sample.Context, " " + l)).ToArray();
+        // Options may share leading tokens (a small vocabulary spells " A" as "▁" + "A"). The shared prefix has the
+        // same probability under every option, so it is fed as prompt and the first distinguishing token is read.
+        var first = pairs[0].Continuation;
+        int shared = 0;
+        while (shared < first.Length && pairs.All(p => p.Continuation.Length > shared && p.Continuation[shared] == first[shared])) shared++;
+        if (pairs.Any(p => p.Continuation.Length <= shared))
+            throw new ArgumentException($"sample {sample.Id}: the option labels do not differ in their tokens");
+        var optionTokens = pairs.Select(p => p.Continuation[shared]).ToArray();
+        var ctx = pairs[0].Context.Concat(first[..shared]).ToArray();
+
+        var capture = new LastPositionCapture(model.Config.LayerCount, model.Config.Dim, ctx.Length - 1);
+        var previous = model.Hook;
+        model.Hook = capture;
+        try
+        {
+            model.Prefill(ctx, 0, model.CreateDenseCache(ctx.Length));
+            ForwardPasses++;
+        }
+        finally
+        {
+            model.Hook = previous;
+        }
+        var logits = capture.States.Select(h => ReadOut(h, optionTokens)).ToArray();
+        return new SampleDecisions(sample.Id, sample.Gold, logits);
+    }
+
+    unsafe float[] ReadOut(float[] h, int[] tokens)
+    {
+        var c = model.Config;
+        var normed = new float[c.Dim];
+        RmsNorm.Apply(h, model.Weights.OutputNorm, c.NormEps, normed);
+        var w = model.Weights.Output;
+        var dotType = TypeTraits.Of(w.Type).VecDotType;
+        var xq = new byte[TypeTraits.Of(dotType).RowBytes(c.Dim)];
+        if (dotType == GgmlType.F32) System.Runtime.InteropServices.MemoryMarshal.AsBytes(normed.AsSpan()).CopyTo(xq);
+        else Quantize.Row(dotType, normed, xq);
+        var z = new float[tokens.Length];
+        fixed (byte* px = xq)
+            for (int i = 0; i < tokens.Length; i++) z[i] = VecDot.Dot(w.Type, w.RowPointer(tokens[i]), px, c.Dim);
+        return z;
+    }
+
+    /// <summary>Copies the residual row at one position: the embedding (layer input of block 0) and every block's output.</summary>
+    sealed class LastPositionCapture(int layers, int dim, int position) : IForwardHook
+    {
+        public readonly float[][] States = Enumerable.Range(0, layers + 1).Select(_ => new float[dim]).ToArray();
+
+        public bool Wants(ActivationSite site, int layer) => site == ActivationSite.Residual || (site == ActivationSite.LayerInput && layer == 0);
+
+        public void OnActivation(ActivationSite site, int layer, ForwardStage stage, int startPos, int count, int width, Span<float> values)
+        {
+            int row = position - startPos;
+            if (row < 0 || row >= count) return;
+            int slot = site == ActivationSite.LayerInput ? 0 : layer + 1;
+            values.Slice(row * width, width).CopyTo(States[slot]);
+        }
+    }
+}

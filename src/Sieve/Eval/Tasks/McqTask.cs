@@ -1,0 +1,118 @@
+using System.Text.Json;
+
+namespace Sieve.Eval.Tasks;
+
+/// <summary>
+/// Multiple-choice tasks from JSONL in the Hugging Face datasets' layouts, rendered with lm-evaluation-harness's
+/// zero-shot templates (see the method notes, section 5.2) so that accuracies compare with published ones.
+/// </summary>
+public static class McqTask
+{
+    public static readonly string[] Formats = ["generic", "mmlu", "arc", "hellaswag", "piqa", "boolq"];
+
+    /// <summary>Reads a JSONL file; <paramref name="format"/> "auto" picks the layout from the first record's fields.</summary>
+    public static List<McqSample> Load(string path, string format = "auto", int limit = 0)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        var samples = new List<McqSample>();
+        int lineNo = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JsonElement e;
+            try { e = JsonDocument.Parse(line).RootElement; }
+            catch (JsonException ex) { throw new Formats.ModelFileException(path, $"line {lineNo} is not JSON: {ex.Message}"); }
+            if (format == "auto") format = Detect(e);
+            try { samples.Add(Render(format, e, $"{lineNo}")); }
+            catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+            {
+                throw new Formats.ModelFileException(path, $"line {lineNo} is not a valid {format} record: {ex.Message}");
+            }
+            if (limit > 0 && samples.Count >= limit) break;
+        }
+        if (samples.Count == 0) throw new Formats.ModelFileException(path, "no samples");
+        return samples;
+    }
+
+    static string Detect(JsonElement e)
+    {
+        bool Has(string k) => e.TryGetProperty(k, out _);
+        if (Has("subject") && Has("choices") && Has("answer")) return "mmlu";
+        if (Has("answerKey") && Has("choices")) return "arc";
+        if (Has("endings") && Has("ctx_a")) return "hellaswag";
+        if (Has("goal") && Has("sol1")) return "piqa";
+        if (Has("passage") && Has("question") && !Has("choices")) return "boolq";
+        if (Has("question") && Has("choices") && Has("answer")) return "generic";
+        throw new ArgumentException("unknown record layout (expected one of: " + string.Join(", ", Formats) + ")");
+    }
+
+    static readonly string[] Letters = ["A", "B", "C", "D", "E", "F", "G", "H"];
+
+    static McqSample Render(string format, JsonElement e, string id)
+    {
+        string S(string k) => e.GetProperty(k).GetString() ?? throw new FormatException($"'{k}' is null");
+        switch (format)
+        {
+            case "mmlu":
+            case "generic":
+            {
+                var choices = e.GetProperty("choices").EnumerateArray().Select(c => c.GetString()!).ToList();
+                if (choices.Count < 2 || choices.Count > Letters.Length) throw new FormatException($"{choices.Count} choices");
+                int gold = Answer(e.GetProperty("answer"), choices.Count);
+                var labels = Letters.Take(choices.Count).ToList();
+                string head = format == "mmlu" && e.TryGetProperty("subject", out var subj)
+                    ? $"The following are multiple choice questions (with answers) about {subj.GetString()!.Replace('_', ' ')}.\n\n" : "";
+                var body = S("question").Trim() + "\n" + string.Concat(choices.Select((c, i) => $"{labels[i]}. {c}\n")) + "Answer:";
+                return new McqSample(id, head + body, labels, gold, labels);
+            }
+            case "arc":
+            {
+                var ch = e.GetProperty("choices");
+                var text = ch.GetProperty("text").EnumerateArray().Select(c => c.GetString()!).ToList();
+                var label = ch.GetProperty("label").EnumerateArray().Select(c => c.GetString()!).ToList();
+                int gold = label.IndexOf(S("answerKey"));
+                if (gold < 0) throw new FormatException("answerKey is not among the labels");
+                return new McqSample(id, $"Question: {S("question")}\nAnswer:", text, gold);
+            }
+            case "hellaswag":
+            {
+                string ctxB = S("ctx_b");
+                string ctx = S("activity_label") + ": " + S("ctx_a") + " " + (ctxB.Length > 0 ? char.ToUpperInvariant(ctxB[0]) + ctxB[1..] : "");
+                var endings = e.GetProperty("endings").EnumerateArray().Select(x => HellaSwagPreprocess(x.GetString()!)).ToList();
+                return new McqSample(id, HellaSwagPreprocess(ctx), endings, Answer(e.GetProperty("label"), endings.Count));
+            }
+            case "piqa":
+                return new McqSample(id, $"Question: {S("goal")}\nAnswer:", [S("sol1"), S("sol2")], Answer(e.GetProperty("label"), 2));
+            case "boolq":
+            {
+                int gold = e.GetProperty("label") is { ValueKind: JsonValueKind.True or JsonValueKind.False } b ? (b.GetBoolean() ? 1 : 0) : Answer(e.GetProperty("label"), 2);
+                return new McqSample(id, $"{S("passage")}\nQuestion: {S("question")}?\nAnswer:", ["no", "yes"], gold);
+            }
+            default:
+                throw new ArgumentException($"unknown task format '{format}' ({string.Join(", ", Formats)})");
+        }
+    }
+
+    /// <summary>An answer given as an index (number or numeric string) or a letter.</summary>
+    static int Answer(JsonElement a, int count)
+    {
+        int i = a.ValueKind switch
+        {
+            JsonValueKind.Number => a.GetInt32(),
+            JsonValueKind.String when int.TryParse(a.GetString(), out var n) => n,
+            JsonValueKind.String when a.GetString() is { Length: 1 } l && char.IsAsciiLetterUpper(l[0]) => l[0] - 'A',
+            _ => throw new FormatException($"answer '{a}' is neither an index nor a letter"),
+        };
+        if (i < 0 || i >= count) throw new FormatException($"answer {i} is outside 0..{count - 1}");
+        return i;
+    }
+
+    /// <summary>The harness's HellaSwag preprocess: strip, " [title]" → ". ", drop [bracketed] text, collapse double spaces.</summary>
+    public static string HellaSwagPreprocess(string text)
+    {
+        text = text.Trim().Replace(" [title]", ". ");
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"\[.*?\]", "");
+        return text.Replace("  ", " ");
+    }
+}
