@@ -9,5 +9,7 @@ var root = new RootCommand("Sieve: run, study and speed up Llama-family models o
     BenchCommand.Create(),
     ConvertCommand.Create(),
     SelfTestCommand.Create(),
+    EvalCommand.Create(),
+    AnalyzeCommand.Create(),
 };
 return root.Parse(args).Invoke();

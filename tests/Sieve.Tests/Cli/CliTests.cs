@@ -140,4 +140,29 @@ public class CliTests
         var quant = CliRunner.Run(["run", "-m", Rel(q8), "-p", "Once upon a time", "-n", "8", "--temp", "0"], env);
         Assert.Equal(0, quant.ExitCode);
     }
+
+    [Fact]
+    public void EvalAndDecisionAnalysisRunOnTheShippedModelAndTask()
+    {
+        const string task = "models/stories260K/tasks/story-questions.jsonl";
+        var eval = CliRunner.Run(["eval", "mcq", "-m", Rel(Fixtures.Stories260KGguf), "--task", task, "--json"]);
+        Assert.Equal(0, eval.ExitCode);
+        var record = JsonDocument.Parse(eval.Stdout).RootElement;
+        Assert.Equal(12, record.GetProperty("n_samples").GetInt32());
+        double acc = record.GetProperty("acc").GetDouble();
+
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var r = CliRunner.Run(["analyze", "decisions", "-m", Rel(Fixtures.Stories260KGguf), "--task", task, "--out", dir]);
+            Assert.Equal(0, r.ExitCode);
+            var d = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "decisions.json"))).RootElement;
+            Assert.Equal(12, d.GetProperty("n_samples").GetInt32());
+            var layers = d.GetProperty("layers");
+            Assert.Equal(6, layers.GetArrayLength());
+            Assert.Equal(acc, layers[5].GetProperty("accuracy").GetDouble());   // the self-check of §1.2
+            Assert.True(File.Exists(Path.Combine(dir, "summary.md")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -60,7 +60,12 @@ public static class McqTask
                 var choices = e.GetProperty("choices").EnumerateArray().Select(c => c.GetString()!).ToList();
                 if (choices.Count < 2 || choices.Count > Letters.Length) throw new FormatException($"{choices.Count} choices");
                 int gold = Answer(e.GetProperty("answer"), choices.Count);
-                var labels = Letters.Take(choices.Count).ToList();
+                // Optional "labels": option names other than A, B, C… (a small vocabulary may spell some letters
+                // as two tokens, which a one-position read-out cannot compare).
+                var labels = e.TryGetProperty("labels", out var lab)
+                    ? lab.EnumerateArray().Select(x => x.GetString()!).ToList()
+                    : Letters.Take(choices.Count).ToList();
+                if (labels.Count != choices.Count) throw new FormatException($"{labels.Count} labels for {choices.Count} choices");
                 string head = format == "mmlu" && e.TryGetProperty("subject", out var subj)
                     ? $"The following are multiple choice questions (with answers) about {subj.GetString()!.Replace('_', ' ')}.\n\n" : "";
                 var body = S("question").Trim() + "\n" + string.Concat(choices.Select((c, i) => $"{labels[i]}. {c}\n")) + "Answer:";

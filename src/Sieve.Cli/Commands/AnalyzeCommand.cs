@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Sieve.Analysis;
+using Sieve.Eval.Tasks;
+using Sieve.Models;
+
+namespace Sieve.Cli.Commands;
+
+/// <summary><c>sieve analyze decisions</c>: per-layer Decision Margin, Option Frequency and the phase transition.</summary>
+static class AnalyzeCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var task = new Option<string>("--task") { Description = "Task file with lettered options (generic or MMLU JSONL)", Required = true };
+        var format = new Option<string>("--format") { Description = "Task layout, or auto", DefaultValueFactory = _ => "auto" };
+        var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };
+        var output = new Option<string>("--out") { Description = "Output folder for decisions.json and summary.md", DefaultValueFactory = _ => "out/decisions" };
+        var threads = CommonOptions.Threads();
+        var tokenizer = CommonOptions.Tokenizer();
+        var decisions = new Command("decisions", "Read the model's decision at every layer (option logit lens)") { model, task, format, limit, output, threads, tokenizer };
+        decisions.SetAction(r => CliErrors.Guard(() =>
+        {
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit));
+            if (samples.Any(s => s.OptionLabels == null)) throw new ArgumentException("decision probes need lettered options (generic or MMLU layout)");
+            var probe = new DecisionProbe(m.Transformer, m.Tokenizer);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var read = samples.Select(probe.Probe).ToList();
+            double perSample = clock.Elapsed.TotalSeconds / samples.Count;
+            var curves = DecisionCurves.From(read, samples[0].OptionLabels!);
+            var (json, md) = DecisionReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!), samples.Count, curves, perSample);
+            Console.WriteLine($"summary: {md}");
+            Console.WriteLine($"data:    {json}");
+            return 0;
+        }));
+        return new Command("analyze", "Analyses of a model's internals") { decisions };
+    }
+}

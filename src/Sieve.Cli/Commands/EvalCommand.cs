@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Text.Json;
+using Sieve.Eval;
+using Sieve.Eval.Tasks;
+using Sieve.Models;
+using Spectre.Console;
+
+namespace Sieve.Cli.Commands;
+
+/// <summary><c>sieve eval mcq</c>: multiple-choice accuracy scored as lm-evaluation-harness scores it.</summary>
+static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var task = new Option<string>("--task") { Description = "Task file (JSONL: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA or BoolQ layout)", Required = true };
+        var format = new Option<string>("--format") { Description = "Task layout, or auto", DefaultValueFactory = _ => "auto" };
+        var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };
+        var threads = CommonOptions.Threads();
+        var tokenizer = CommonOptions.Tokenizer();
+        var json = new Option<bool>("--json") { Description = "Print the run record as JSON" };
+        var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, limit, threads, tokenizer, json };
+        mcq.SetAction(r => CliErrors.Guard(() =>
+        {
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit));
+            var scorer = new McqScorer(m.Transformer, m.Tokenizer);
+            McqEvaluation result = null!;
+            StderrConsole.Instance.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var bar = ctx.AddTask($"{Path.GetFileName(r.GetValue(task))}", maxValue: samples.Count);
+                    result = McqEvaluation.Run(scorer, samples, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!),
+                        new Progress<int>(n => bar.Value = n));
+                });
+            if (r.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = result.Model, task = result.Task, n_samples = result.Samples, acc = result.Acc, acc_stderr = result.AccStderr,
+                    acc_norm = result.AccNorm, acc_norm_stderr = result.AccNormStderr, seconds = result.Seconds,
+                }, new JsonSerializerOptions { WriteIndented = true }));
+            else
+            {
+                var table = new Table().AddColumns("task", "n", "acc", "acc_norm", "s/sample");
+                table.AddRow(result.Task, result.Samples.ToString(), $"{result.Acc:F4} ± {result.AccStderr:F4}", $"{result.AccNorm:F4} ± {result.AccNormStderr:F4}", $"{result.Seconds / result.Samples:F3}");
+                AnsiConsole.Write(table);
+            }
+            return 0;
+        }));
+        return new Command("eval", "Evaluate a model") { mcq };
+    }
+}
