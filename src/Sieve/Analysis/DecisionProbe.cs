@@ -48,6 +48,7 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         {
             model.Hook = previous;
         }
+        capture.FillSkipped();
         var logits = capture.States.Select(h => ReadOut(h, optionTokens)).ToArray();
         return new SampleDecisions(sample.Id, sample.Gold, logits);
     }
@@ -72,6 +73,14 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
     sealed class LastPositionCapture(int layers, int dim, int position) : IForwardHook
     {
         public readonly float[][] States = Enumerable.Range(0, layers + 1).Select(_ => new float[dim]).ToArray();
+        readonly bool[] _written = new bool[layers + 1];
+
+        /// <summary>A removed layer passes the residual through: its output is its input.</summary>
+        public void FillSkipped()
+        {
+            for (int l = 1; l < States.Length; l++)
+                if (!_written[l]) States[l - 1].CopyTo(States[l], 0);
+        }
 
         public bool Wants(ActivationSite site, int layer) => site == ActivationSite.Residual || (site == ActivationSite.LayerInput && layer == 0);
 
@@ -81,6 +90,7 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
             if (row < 0 || row >= count) return;
             int slot = site == ActivationSite.LayerInput ? 0 : layer + 1;
             values.Slice(row * width, width).CopyTo(States[slot]);
+            _written[slot] = true;
         }
     }
 }
