@@ -11,5 +11,6 @@ var root = new RootCommand("Sieve: run, study and speed up Llama-family models o
     SelfTestCommand.Create(),
     EvalCommand.Create(),
     AnalyzeCommand.Create(),
+    PruneCommand.Create(),
 };
 return root.Parse(args).Invoke();

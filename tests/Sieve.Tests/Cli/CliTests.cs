@@ -165,4 +165,26 @@ public class CliTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void PruneRunWritesTheStrategiesAndApplyWritesALoadableModel()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var r = CliRunner.Run(["prune", "run", "-m", Rel(Fixtures.Stories260KGguf), "--task", "models/stories260K/tasks/story-questions.jsonl", "-k", "2", "--out", dir]);
+            Assert.Equal(0, r.ExitCode);
+            var p = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "pruning.json"))).RootElement;
+            Assert.True(p.GetProperty("strategies").EnumerateObject().Count() >= 3);
+            var pruned = Path.Combine(dir, "pruned.gguf");
+            var a = CliRunner.Run(["prune", "apply", "-m", Rel(Fixtures.Stories260KGguf), "--drop", "2,3", "-o", pruned]);
+            Assert.Equal(0, a.ExitCode);
+            var info = CliRunner.Run(["run", "-m", pruned, "-p", "Once upon a time", "-n", "4", "--temp", "0"]);
+            Assert.Equal(0, info.ExitCode);
+            var bad = CliRunner.Run(["prune", "apply", "-m", Rel(Fixtures.Stories260KGguf), "--drop", "9", "-o", pruned]);
+            Assert.Equal(1, bad.ExitCode);
+            Assert.Contains("layer 9 does not exist", bad.Stderr);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Sieve.Eval.Tasks;
+using Sieve.Models;
+using Sieve.Pruning;
+
+namespace Sieve.Cli.Commands;
+
+/// <summary><c>sieve prune run</c> (strategies compared on a task) and <c>sieve prune apply</c> (write a pruned GGUF).</summary>
+static class PruneCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var task = new Option<string>("--task") { Description = "Task file with lettered options (generic or MMLU JSONL)", Required = true };
+        var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };
+        var steps = new Option<int>("--steps", "-k") { Description = "Layers to remove (default: half of them)" };
+        var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "out/pruning" };
+        var threads = CommonOptions.Threads();
+        var tokenizer = CommonOptions.Tokenizer();
+        var run = new Command("run", "Remove layers one at a time by several strategies and record accuracy, margin and the transition layer")
+            { model, task, limit, steps, output, threads, tokenizer };
+        run.SetAction(r => CliErrors.Guard(() =>
+        {
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            var samples = McqTask.Load(r.GetValue(task)!, "auto", r.GetValue(limit));
+            if (samples.Any(s => s.OptionLabels == null)) throw new ArgumentException("pruning analysis needs lettered options (generic or MMLU layout)");
+            int L = m.Config.LayerCount;
+            int k = r.GetValue(steps) > 0 ? Math.Min(r.GetValue(steps), L - 2) : Math.Max(1, L / 2);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var pruner = new IterativePruning(m.Transformer, m.Tokenizer, samples);
+            var (dense, _) = pruner.Evaluate([]);
+            var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).ToList();
+            var bi = BlockInfluence.Measure(m.Transformer, prompts);
+            var curves = new Dictionary<string, List<PruningStep>>
+            {
+                ["iterative (greedy, task read-out)"] = pruner.Greedy(k),
+                ["block influence (ShortGPT)"] = pruner.InOrder(Enumerable.Range(0, L).OrderBy(l => bi[l]), k),
+                ["drop the last k (before the final block)"] = pruner.InOrder(Enumerable.Range(0, L - 1).Reverse(), k),
+            };
+            if (dense.TransitionLayer is int t && t >= 1)
+            {
+                // Silent vs Decisive: k contiguous blocks just before the transition layer versus just after it.
+                // Layer numbers are read-out positions (0 = embedding), so block t−1 produces read-out layer t.
+                curves["silent phase (blocks before the transition)"] = pruner.InOrder(Enumerable.Range(0, t - 1).Reverse(), k);
+                curves["decisive phase (blocks from the transition)"] = pruner.InOrder(Enumerable.Range(t - 1, L - t + 1), k);
+            }
+            var (json, md) = PruningReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!),
+                samples.Count, dense.TransitionLayer, curves, clock.Elapsed.TotalSeconds);
+            Console.WriteLine($"summary: {md}");
+            Console.WriteLine($"data:    {json}");
+            Console.Error.WriteLine($"sieve: {pruner.ForwardPasses} forward passes in {clock.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        }));
+
+        var applyModel = CommonOptions.Model();
+        var drop = new Option<string>("--drop") { Description = "Layers to remove, comma-separated (0-based)", Required = true };
+        var outFile = new Option<string>("--output", "-o") { Description = "Destination .gguf", Required = true };
+        var applyTok = CommonOptions.Tokenizer();
+        var apply = new Command("apply", "Write the model with the given layers removed as a GGUF") { applyModel, drop, outFile, applyTok };
+        apply.SetAction(r => CliErrors.Guard(() =>
+        {
+            var layers = r.GetValue(drop)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--drop: '{s}' is not a layer number")).ToHashSet();
+            using var m = SieveModel.Load(r.GetValue(applyModel)!, new SieveModelOptions { Threads = 1, TokenizerPath = r.GetValue(applyTok), MaxBatch = 1 });
+            PrunedModelWriter.Write(m, layers, r.GetValue(outFile)!);
+            Console.Error.WriteLine($"wrote {r.GetValue(outFile)} ({m.Config.LayerCount - layers.Count} of {m.Config.LayerCount} layers)");
+            return 0;
+        }));
+        return new Command("prune", "Layer pruning: compare strategies, write pruned models") { run, apply };
+    }
+}
