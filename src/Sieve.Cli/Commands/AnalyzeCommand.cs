@@ -29,6 +29,10 @@ static class AnalyzeCommand
             double perSample = clock.Elapsed.TotalSeconds / samples.Count;
             var curves = DecisionCurves.From(read, samples[0].OptionLabels!);
             var (json, md) = DecisionReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!), samples.Count, curves, perSample);
+            string dir = r.GetValue(output)!;
+            DecisionPlots.Margin(curves, "Decision margin per layer", Path.Combine(dir, "margin.png"));
+            DecisionPlots.OptionFrequency(curves, "Option frequency per layer", Path.Combine(dir, "option_frequency.png"));
+            File.AppendAllText(md, "\n![Decision margin per layer](margin.png)\n\n![Option frequency per layer](option_frequency.png)\n");
             Console.WriteLine($"summary: {md}");
             Console.WriteLine($"data:    {json}");
             return 0;

@@ -46,6 +46,8 @@ static class PruneCommand
             }
             var (json, md) = PruningReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!),
                 samples.Count, dense.TransitionLayer, curves, clock.Elapsed.TotalSeconds);
+            Sieve.Analysis.DecisionPlots.Pruning(curves, 1.0 / samples[0].Choices.Count, dense.TransitionLayer, "Accuracy vs layers removed", Path.Combine(r.GetValue(output)!, "pruning.png"));
+            File.AppendAllText(md, "\n![Accuracy vs layers removed](pruning.png)\n");
             Console.WriteLine($"summary: {md}");
             Console.WriteLine($"data:    {json}");
             Console.Error.WriteLine($"sieve: {pruner.ForwardPasses} forward passes in {clock.Elapsed.TotalSeconds:F1} s");
