@@ -19,11 +19,19 @@ static class EvalCommand
         var threads = CommonOptions.Threads();
         var tokenizer = CommonOptions.Tokenizer();
         var json = new Option<bool>("--json") { Description = "Print the run record as JSON" };
-        var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, limit, threads, tokenizer, json };
+        var shots = new Option<int>("--num-fewshot") { Description = "k-shot: prepend k solved examples (taken from --fewshot-file, or from the start of the task file and then not evaluated)" };
+        var shotFile = new Option<string?>("--fewshot-file") { Description = "Where k-shot examples come from (e.g. MMLU's dev split)" };
+        var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, limit, threads, tokenizer, json, shots, shotFile };
         mcq.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
-            var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit));
+            int k = Math.Max(0, r.GetValue(shots));
+            string? shotPath = r.GetValue(shotFile);
+            var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit) > 0 && shotPath == null ? r.GetValue(limit) + k : r.GetValue(limit));
+            var examples = k == 0 ? [] : shotPath != null ? McqTask.Load(shotPath, r.GetValue(format)!, k) : samples.Take(k).ToList();
+            if (k > 0 && shotPath == null) samples = samples.Skip(k).ToList();
+            if (k > 0 && (examples.Count < k || samples.Count == 0)) throw new ArgumentException($"not enough samples for {k}-shot");
+            samples = samples.Select(s => McqTask.WithShots(s, examples)).ToList();
             var scorer = new McqScorer(m.Transformer, m.Tokenizer);
             McqEvaluation result = null!;
             StderrConsole.Instance.Progress()

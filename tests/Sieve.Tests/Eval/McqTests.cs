@@ -130,4 +130,15 @@ public class McqTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void FewShotPromptsFollowTheHarnessLayout()
+    {
+        var shot = new McqSample("s", "The following are multiple choice questions (with answers) about math.\n\n1+1?\nA. 2\nB. 3\nAnswer:", ["A", "B"], 0, ["A", "B"]);
+        var test = new McqSample("t", "The following are multiple choice questions (with answers) about math.\n\n2+2?\nA. 5\nB. 4\nAnswer:", ["A", "B"], 1, ["A", "B"]);
+        var k = McqTask.WithShots(test, [shot]);
+        Assert.Equal("The following are multiple choice questions (with answers) about math.\n\n1+1?\nA. 2\nB. 3\nAnswer: A\n\n2+2?\nA. 5\nB. 4\nAnswer:", k.Context);
+        var arc = new McqSample("a", "Question: Sky?\nAnswer:", ["blue", "green"], 0);
+        Assert.Equal("Question: Sky?\nAnswer: blue\n\nQuestion: Sky?\nAnswer:", McqTask.WithShots(arc, [arc]).Context);
+    }
 }

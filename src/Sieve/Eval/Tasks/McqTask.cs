@@ -99,6 +99,30 @@ public static class McqTask
         }
     }
 
+    /// <summary>
+    /// The harness's classic k-shot layout: each shot rendered as its context + " " + its gold choice, shots joined
+    /// by "\n\n", then "\n\n" and the sample's own context. A task description line (MMLU's "The following are
+    /// multiple choice questions…\n\n") stays once, at the top.
+    /// </summary>
+    public static McqSample WithShots(McqSample sample, IReadOnlyList<McqSample> shots)
+    {
+        if (shots.Count == 0) return sample;
+        const string marker = "\n\n";
+        string Strip(string ctx, out string head)
+        {
+            head = "";
+            if (ctx.StartsWith("The following are multiple choice questions") && ctx.IndexOf(marker, StringComparison.Ordinal) is int i and >= 0)
+            {
+                head = ctx[..(i + marker.Length)];
+                return ctx[(i + marker.Length)..];
+            }
+            return ctx;
+        }
+        var body = Strip(sample.Context, out var description);
+        var rendered = shots.Select(s => Strip(s.Context, out _) + " " + s.Choices[s.Gold]);
+        return sample with { Context = description + string.Join(marker, rendered) + marker + body };
+    }
+
     /// <summary>An answer given as an index (number or numeric string) or a letter.</summary>
     static int Answer(JsonElement a, int count)
     {
