@@ -1,6 +1,6 @@
 namespace Sieve.Tests;
 
-/// <summary>Paths of the fixtures that ship in the repository (never ../shared).</summary>
+/// <summary>Paths of the fixtures that ship in the repository (never the shared folder beside the checkout).</summary>
 public static class Fixtures
 {
     public static string RepoRoot { get; } = FindRoot();

@@ -129,22 +129,7 @@ public sealed class GgufWriter
     /// Writes the file. It goes to a temporary name beside <paramref name="path"/> and is renamed when complete,
     /// so a failure part-way leaves no half-written model behind.
     /// </summary>
-    public void Write(string path, IProgress<double>? progress = null)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = full + $".{Environment.ProcessId}.partial";
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-                Write(fs, progress);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-    }
+    public void Write(string path, IProgress<double>? progress = null) => AtomicFile.Write(path, fs => Write(fs, progress));
 
     public void Write(Stream output, IProgress<double>? progress = null)
     {

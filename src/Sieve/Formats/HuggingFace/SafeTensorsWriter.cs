@@ -32,22 +32,7 @@ public sealed class SafeTensorsWriter
         _tensors.Add(new Pending(name, dtype, (long[])shape.Clone(), checked(elements * TypeTraits.Of(type).BlockBytes), write));
     }
 
-    public void Write(string path, IProgress<double>? progress = null)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = full + $".{Environment.ProcessId}.partial";
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-                Write(fs, progress);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-    }
+    public void Write(string path, IProgress<double>? progress = null) => AtomicFile.Write(path, fs => Write(fs, progress));
 
     public void Write(Stream output, IProgress<double>? progress = null)
     {
