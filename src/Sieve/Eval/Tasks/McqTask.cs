@@ -10,28 +10,41 @@ public static class McqTask
 {
     public static readonly string[] Formats = ["generic", "mmlu", "arc", "hellaswag", "piqa", "boolq"];
 
-    /// <summary>Reads a JSONL file; <paramref name="format"/> "auto" picks the layout from the first record's fields.</summary>
+    /// <summary>
+    /// Reads a task file: JSONL, or Parquet (by extension). <paramref name="format"/> "auto" picks the layout from
+    /// the first record's fields.
+    /// </summary>
     public static List<McqSample> Load(string path, string format = "auto", int limit = 0)
     {
+        if (path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)) return McqParquet.Load(path, format, limit);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        var lines = File.ReadLines(path);
+        return FromJsonLines(path, limit > 0 ? lines.Where(l => !string.IsNullOrWhiteSpace(l)).Take(limit) : lines, format);
+    }
+
+    /// <summary>Renders JSON records (one per line) of one layout; errors name <paramref name="source"/> and the line.</summary>
+    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format)
+    {
         var samples = new List<McqSample>();
         int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in lines)
         {
             lineNo++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             JsonElement e;
             try { e = JsonDocument.Parse(line).RootElement; }
-            catch (JsonException ex) { throw new Formats.ModelFileException(path, $"line {lineNo} is not JSON: {ex.Message}"); }
-            if (format == "auto") format = Detect(e);
-            try { samples.Add(Render(format, e, $"{lineNo}")); }
+            catch (JsonException ex) { throw new Formats.ModelFileException(source, $"line {lineNo} is not JSON: {ex.Message}"); }
+            try
+            {
+                if (format == "auto") format = Detect(e);
+                samples.Add(Render(format, e, $"{lineNo}"));
+            }
             catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {
-                throw new Formats.ModelFileException(path, $"line {lineNo} is not a valid {format} record: {ex.Message}");
+                throw new Formats.ModelFileException(source, $"line {lineNo} is not a valid {format} record: {ex.Message}");
             }
-            if (limit > 0 && samples.Count >= limit) break;
         }
-        if (samples.Count == 0) throw new Formats.ModelFileException(path, "no samples");
+        if (samples.Count == 0) throw new Formats.ModelFileException(source, "no samples");
         return samples;
     }
 
