@@ -5,12 +5,13 @@ using Sieve.Formats;
 namespace Sieve.Tokenization;
 
 /// <summary>
-/// Reads a Hugging Face tokenizer folder: <c>tokenizer.json</c> (a byte-level BPE model, its added tokens,
+/// Reads a Hugging Face tokenizer folder: <c>tokenizer.json</c> (a byte-level BPE model, or a SentencePiece-style
+/// BPE model as Llama 2 / Mistral / TinyLlama ship it, see HuggingFaceTokenizerLoader.SentencePiece.cs; its added tokens,
 /// normalizer and pre-tokenizer), <c>tokenizer_config.json</c> (BOS/EOS, add_bos/add_eos, chat template) and,
 /// when present, <c>generation_config.json</c> (extra end-of-generation ids). Added tokens become control tokens
 /// when marked special and user-defined otherwise, as llama.cpp's converter records them.
 /// </summary>
-static class HuggingFaceTokenizerLoader
+static partial class HuggingFaceTokenizerLoader
 {
     public static TextTokenizer Load(string folder)
     {
@@ -24,9 +25,11 @@ static class HuggingFaceTokenizerLoader
         string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "BPE";
         if (type != "BPE") throw new ModelFileException(path, $"model type '{type}' is not supported (BPE is)");
 
+        if (IsSentencePieceStyle(root, model)) return LoadSentencePieceStyle(folder, path, root, model);
+
         var (patterns, addPrefixSpace, byteLevel) = ReadPreTokenizer(path, root.TryGetProperty("pre_tokenizer", out var pt) ? pt : default);
         if (!byteLevel && !(root.TryGetProperty("decoder", out var dec) && Mentions(dec, "ByteLevel")))
-            throw new ModelFileException(path, "is not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer or decoder); SentencePiece-style tokenizer.json files are not supported, use the model's GGUF instead");
+            throw new ModelFileException(path, "is not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer or decoder) and not a SentencePiece-style one either (no byte_fallback, Metaspace pre-tokenizer, Prepend/Replace normalizer or ByteFallback decoder)");
         bool nfc = ReadNormalizer(path, root.TryGetProperty("normalizer", out var norm) ? norm : default);
 
         var (tokens, types) = ReadVocabulary(path, model, root);

@@ -1,0 +1,263 @@
+using System.Text.Json;
+using Sieve.Formats;
+
+namespace Sieve.Tokenization;
+
+/// <summary>
+/// The SentencePiece-style <c>tokenizer.json</c> that Hugging Face ships for Llama 2, Mistral, TinyLlama and other
+/// SentencePiece BPE models (what transformers' LlamaConverter writes): <c>model.type = "BPE"</c> with
+/// <c>byte_fallback: true</c>, '▁' (U+2581) for a space, either a Metaspace pre-tokenizer or a Prepend("▁") +
+/// Replace(" " → "▁") normalizer, merges ranked by piece score, and &lt;unk&gt;/&lt;s&gt;/&lt;/s&gt; as added special
+/// tokens. It is mapped onto <see cref="SentencePieceTextTokenizer"/>, so it encodes as llama.cpp's SPM tokenizer
+/// does for the same vocabulary.
+/// </summary>
+static partial class HuggingFaceTokenizerLoader
+{
+    const string SpaceMark = "▁";
+
+    /// <summary>
+    /// Score for a vocabulary entry that no merge produces (byte tokens, added tokens, single characters, and any
+    /// piece the merges never reach): below every merge score, see <see cref="MergeScores"/>.
+    /// </summary>
+    internal const float UnmergedScore = -1e30f;
+
+    /// <summary>
+    /// SentencePiece-style: nothing byte-level anywhere, and at least one of the SentencePiece markers (byte
+    /// fallback, a Metaspace step, a Prepend/Replace normalizer, a ByteFallback decoder).
+    /// </summary>
+    static bool IsSentencePieceStyle(JsonElement root, JsonElement model)
+    {
+        JsonElement Get(string name) => root.TryGetProperty(name, out var e) ? e : default;
+        var pre = Get("pre_tokenizer");
+        var dec = Get("decoder");
+        var norm = Get("normalizer");
+        if (HasStep(pre, "ByteLevel") || HasStep(dec, "ByteLevel")) return false;
+        bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
+        return byteFallback || HasStep(pre, "Metaspace") || HasStep(norm, "Prepend") || HasStep(norm, "Replace")
+            || HasStep(dec, "ByteFallback") || HasStep(dec, "Metaspace");
+    }
+
+    /// <summary>Whether a normalizer/pre-tokenizer/decoder, or any step of a Sequence of them, has this type.</summary>
+    static bool HasStep(JsonElement e, string type)
+    {
+        if (e.ValueKind != JsonValueKind.Object) return false;
+        if (e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == type) return true;
+        foreach (var p in e.EnumerateObject())
+            if (p.Value.ValueKind == JsonValueKind.Array && p.Value.EnumerateArray().Any(x => HasStep(x, type))) return true;
+        return false;
+    }
+
+    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonElement root, JsonElement model)
+    {
+        bool prependNormalizer = false, replaceNormalizer = false;
+        ReadSpmNormalizer(path, root.TryGetProperty("normalizer", out var norm) ? norm : default, ref prependNormalizer, ref replaceNormalizer);
+        bool? metaspacePrefix = ReadSpmPreTokenizer(path, root.TryGetProperty("pre_tokenizer", out var pt) ? pt : default);
+        if (metaspacePrefix is null && !replaceNormalizer)
+            throw new ModelFileException(path, "nothing turns ' ' into '▁' (neither a Metaspace pre-tokenizer nor a Replace normalizer), so spaces could never match the vocabulary's '▁' pieces");
+        if (metaspacePrefix is not null && prependNormalizer)
+            throw new ModelFileException(path, "both the normalizer (Prepend) and the Metaspace pre-tokenizer add '▁'; a doubled dummy prefix is not supported");
+        CheckSpmModel(path, model);
+
+        var (tokens, types) = ReadVocabulary(path, model, root);
+        // Spelled-out bytes become byte tokens, as in SentencePiece's own model (only entries of the BPE vocabulary;
+        // an added token is whatever the added_tokens list says it is).
+        for (int i = 0; i < tokens.Length; i++)
+            if (types[i] == TokenType.Normal && SentencePieceTextTokenizer.TryParseByteToken(tokens[i], out _)) types[i] = TokenType.Byte;
+
+        var config = ReadOptionalJson(Path.Combine(folder, "tokenizer_config.json"));
+        var generation = ReadOptionalJson(Path.Combine(folder, "generation_config.json"));
+        try
+        {
+            var cfg = config?.RootElement;
+            int IdOf(string text) => Array.IndexOf(tokens, text);
+            string? modelUnk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+            int unk = modelUnk != null ? IdOf(modelUnk) : -1;
+            if (unk < 0) unk = IdOf("<unk>");
+            // llama.cpp's SentencePiece vocabularies mark <unk> as Unknown, not Control; either way it prints nothing.
+            if (unk >= 0) types[unk] = TokenType.Unknown;
+
+            var scores = MergeScores(path, model, tokens);
+            var vocab = new Vocabulary(path, tokens, scores, types);
+            ReadAddedTokenStrips(root, vocab);
+
+            int bos = TokenId(cfg, "bos_token", vocab), eos = TokenId(cfg, "eos_token", vocab);
+            int cfgUnk = TokenId(cfg, "unk_token", vocab);
+            if (cfgUnk >= 0) unk = cfgUnk;
+            int pad = TokenId(cfg, "pad_token", vocab);
+            int templateBos = TemplateLeadingToken(root, vocab);
+            if (bos < 0) bos = templateBos >= 0 ? templateBos : vocab.IdOf("<s>");
+            if (eos < 0) eos = vocab.IdOf("</s>");
+            // add_bos_token from tokenizer_config.json; else whether a TemplateProcessing post-processor starts with
+            // a special token ("<s> $A"); with neither, SentencePiece's default (llama.cpp's too): add BOS.
+            bool addBos = Bool(cfg, "add_bos_token") ?? (HasTemplateProcessing(root) ? templateBos >= 0 : true);
+            bool addEos = Bool(cfg, "add_eos_token") ?? false;
+            // tokenizer_config.json's add_prefix_space, when set, overrides tokenizer.json (transformers re-converts
+            // the tokenizer with it).
+            bool addPrefix = Bool(cfg, "add_prefix_space") ?? metaspacePrefix ?? prependNormalizer;
+
+            return new SentencePieceTextTokenizer(vocab, unk, addPrefix)
+            {
+                BosId = bos,
+                EosId = eos,
+                PaddingId = pad,
+                AddBos = addBos,
+                AddEos = addEos,
+                ChatTemplate = ChatTemplateOf(cfg),
+                EndOfGenerationIds = EndOfGeneration.Find(vocab, eos, GenerationEosIds(generation?.RootElement, vocab.Count)),
+            };
+        }
+        finally
+        {
+            config?.Dispose();
+            generation?.Dispose();
+        }
+    }
+
+    static bool HasTemplateProcessing(JsonElement root)
+        => root.TryGetProperty("post_processor", out var pp) && HasStep(pp, "TemplateProcessing");
+
+    /// <summary>
+    /// Scores for <see cref="SentencePieceMerger"/> from the merge list: a piece first produced by merge rank r
+    /// (0-based) scores −r; every other entry scores <see cref="UnmergedScore"/>.
+    /// </summary>
+    /// <remarks>
+    /// Why this reproduces the merge order. Hugging Face's BPE repeatedly applies, among the adjacent pairs (a, b)
+    /// listed in the merges, the one with the lowest rank (leftmost on ties). The SentencePiece merger (llama.cpp's
+    /// algorithm) repeatedly joins the adjacent pair whose concatenation a+b is a vocabulary entry with the highest
+    /// score (leftmost on ties). Scoring a piece −(rank of the first merge that yields it) makes "higher score"
+    /// mean "earlier merge", and ranks are distinct, so the two agree on which pair goes next whenever the
+    /// candidate concatenations are pieces that merges produce. For a SentencePiece BPE model the merges are
+    /// ranked by piece score (transformers' converter sorts them that way), so −rank orders the pieces as the
+    /// original scores do, and we encode as llama.cpp does with the original scores.
+    ///
+    /// Entries no merge yields must never beat a real merge: single characters (the merger starts from one symbol
+    /// per code point, so these are never a merge result and their score is never consulted), &lt;0xNN&gt; byte
+    /// tokens, added tokens such as &lt;s&gt;, and pieces the list never reaches. They get
+    /// <see cref="UnmergedScore"/>, far below −rank for any realistic list (ranks up to 2^24 stay exact in a
+    /// float, and distinct). Where the two algorithms still part: the merger only looks at the concatenated text,
+    /// so (1) if a+b is a produced piece but the list has only another split of it (c+d), the merger still joins
+    /// a and b where Hugging Face would not (transformers lists every split of a SentencePiece piece, so for
+    /// converted models this does not arise; llama.cpp behaves like the merger); and (2) an unmerged entry whose
+    /// text is the concatenation of two adjacent symbols (e.g. "&lt;s" + "&gt;" with parse_special off) is still
+    /// formed once no real merge is left in that run, where Hugging Face never forms it. llama.cpp, fed
+    /// SentencePiece's own scores (0 for byte and control tokens), would form it even earlier, so no choice here
+    /// matches both; (2) needs such text literally in the input.
+    /// </remarks>
+    static float[] MergeScores(string path, JsonElement model, string[] tokens)
+    {
+        if (!model.TryGetProperty("merges", out var merges) || merges.ValueKind != JsonValueKind.Array)
+            throw new ModelFileException(path, "model has no 'merges' list");
+        var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
+        for (int i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i);
+        int Find(int rank, string a, string b, string what) => ids.TryGetValue(what, out int id) ? id
+            : throw new ModelFileException(path, $"merge {rank} ('{a} {b}') needs '{what}', which is not in the vocabulary");
+
+        var scores = new float[tokens.Length];
+        Array.Fill(scores, UnmergedScore);
+        int n = 0;
+        foreach (var m in merges.EnumerateArray())
+        {
+            string a, b;
+            if (m.ValueKind == JsonValueKind.String)
+            {
+                // Hugging Face's "a b" form: exactly one space (tokens of a SentencePiece vocabulary hold '▁', not ' ').
+                var parts = m.GetString()!.Split(' ');
+                if (parts.Length != 2) throw new ModelFileException(path, $"merge {n} ('{m.GetString()}') is not two tokens separated by one space");
+                (a, b) = (parts[0], parts[1]);
+            }
+            else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
+                (a, b) = (m[0].GetString()!, m[1].GetString()!);
+            else throw new ModelFileException(path, $"merge {n} is {m}, neither \"a b\" nor [\"a\", \"b\"]");
+            Find(n, a, b, a);
+            Find(n, a, b, b);
+            int merged = Find(n, a, b, a + b);
+            if (n >= 1 << 24) throw new ModelFileException(path, $"has more than {1 << 24} merges; their ranks would not stay distinct as scores");
+            if (scores[merged] == UnmergedScore) scores[merged] = -n;   // the first (best-ranked) merge that yields it
+            n++;
+        }
+        return scores;
+    }
+
+    /// <summary>Prepend("▁") and Replace(" " → "▁"), alone or in a Sequence; nothing else changes text the way llama.cpp does.</summary>
+    static void ReadSpmNormalizer(string path, JsonElement n, ref bool prepend, ref bool replace)
+    {
+        if (n.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
+        string type = n.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        switch (type)
+        {
+            case "Sequence":
+                if (!n.TryGetProperty("normalizers", out var list) || list.ValueKind != JsonValueKind.Array)
+                    throw new ModelFileException(path, "normalizer Sequence has no 'normalizers' list");
+                foreach (var x in list.EnumerateArray()) ReadSpmNormalizer(path, x, ref prepend, ref replace);
+                return;
+            case "Prepend":
+                string? what = n.TryGetProperty("prepend", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+                if (what != SpaceMark) throw new ModelFileException(path, $"Prepend normalizer adds '{what}'; only '▁' (the SentencePiece dummy prefix) is supported");
+                if (replace) throw new ModelFileException(path, "the normalizer replaces ' ' before prepending '▁'; only Prepend then Replace is supported");
+                prepend = true;
+                return;
+            case "Replace":
+                string? from = n.TryGetProperty("pattern", out var pat) && pat.ValueKind == JsonValueKind.Object
+                    && pat.TryGetProperty("String", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+                string? to = n.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                if (from != " " || to != SpaceMark)
+                    throw new ModelFileException(path, $"Replace normalizer {n} is not supported (only ' ' → '▁' is)");
+                replace = true;
+                return;
+            default:
+                throw new ModelFileException(path, $"normalizer '{type}' is not supported for a SentencePiece-style tokenizer (Prepend '▁' and Replace ' ' → '▁' are)");
+        }
+    }
+
+    /// <summary>
+    /// None (null), or a Metaspace step: whether it adds the dummy prefix. Metaspace must not split: splitting
+    /// encodes each space-separated word on its own, which SentencePiece and llama.cpp do not do.
+    /// </summary>
+    static bool? ReadSpmPreTokenizer(string path, JsonElement e)
+    {
+        if (e.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
+        string type = e.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        if (type == "Sequence" && e.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            bool? result = null;
+            foreach (var x in list.EnumerateArray())
+            {
+                var r = ReadSpmPreTokenizer(path, x);
+                if (r is not null && result is not null) throw new ModelFileException(path, "has more than one Metaspace pre-tokenizer");
+                result ??= r;
+            }
+            return result;
+        }
+        if (type != "Metaspace")
+            throw new ModelFileException(path, $"pre-tokenizer '{type}' is not supported for a SentencePiece-style tokenizer (Metaspace is)");
+        string? replacement = e.TryGetProperty("replacement", out var rep) && rep.ValueKind == JsonValueKind.String ? rep.GetString() : SpaceMark;
+        if (replacement != SpaceMark)
+            throw new ModelFileException(path, $"pre-tokenizer 'Metaspace' with replacement '{replacement}' is not supported (only '▁' is)");
+        // Hugging Face's default when "split" is absent (and the only behaviour of older versions) is to split.
+        if (!(e.TryGetProperty("split", out var split) && split.ValueKind == JsonValueKind.False))
+            throw new ModelFileException(path, "pre-tokenizer 'Metaspace' is not supported with split = true (the default): it encodes each word on its own, unlike SentencePiece and llama.cpp; only split = false is");
+        if (e.TryGetProperty("prepend_scheme", out var scheme) && scheme.ValueKind == JsonValueKind.String)
+        {
+            // "first" prepends only at the start of the input, "always" also after each added token Hugging Face
+            // splits out; llama.cpp (which we follow) puts the prefix at the start and after each special token it
+            // parses, so both map to "add the dummy prefix". They differ only with parseSpecial.
+            return scheme.GetString() switch
+            {
+                "first" or "always" => true,
+                "never" => false,
+                var s => throw new ModelFileException(path, $"Metaspace prepend_scheme '{s}' is unknown (first, always and never are)"),
+            };
+        }
+        // Older files: add_prefix_space; absent means Hugging Face's default, "always".
+        return !(e.TryGetProperty("add_prefix_space", out var aps) && aps.ValueKind == JsonValueKind.False);
+    }
+
+    static void CheckSpmModel(string path, JsonElement model)
+    {
+        if (!(model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True))
+            throw new ModelFileException(path, "model.byte_fallback is not true: a SentencePiece-style tokenizer without byte fallback (unknown characters become <unk>) is not supported");
+        foreach (var key in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+            if (model.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() != "")
+                throw new ModelFileException(path, $"model.{key} '{v.GetString()}' is not supported for a SentencePiece-style tokenizer");
+    }
+}
