@@ -22,12 +22,13 @@ static class AnalyzeCommand
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
             var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit));
-            if (samples.Any(s => s.OptionLabels == null)) throw new ArgumentException("decision probes need lettered options (generic or MMLU layout)");
+            if (samples.Select(s => s.Choices.Count).Distinct().Count() != 1) throw new ArgumentException("decision probes need the same number of options in every sample");
             var probe = new DecisionProbe(m.Transformer, m.Tokenizer);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var read = samples.Select(probe.Probe).ToList();
             double perSample = clock.Elapsed.TotalSeconds / samples.Count;
-            var curves = DecisionCurves.From(read, samples[0].OptionLabels!);
+            var labels = samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();
+            var curves = DecisionCurves.From(read, labels);
             var (json, md) = DecisionReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!), samples.Count, curves, perSample);
             string dir = r.GetValue(output)!;
             DecisionPlots.Margin(curves, "Decision margin per layer", Path.Combine(dir, "margin.png"));

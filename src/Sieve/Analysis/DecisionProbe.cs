@@ -23,9 +23,11 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
 
     public SampleDecisions Probe(McqSample sample)
     {
-        if (sample.OptionLabels == null) throw new ArgumentException($"sample {sample.Id} has no lettered options to read out");
         var scorer = new McqScorer(model, tokenizer);
-        var pairs = sample.OptionLabels.Select(l => scorer.EncodePair(sample.Context, " " + l)).ToArray();
+        // Lettered prompts read the letters; continuation tasks (HellaSwag, PIQA) read each continuation's first
+        // distinguishing token, as the method notes define the probe for them.
+        var options = sample.OptionLabels ?? sample.Choices;
+        var pairs = options.Select(l => scorer.EncodePair(sample.Context, " " + l)).ToArray();
         // Options may share leading tokens (a small vocabulary spells " A" as "▁" + "A"). The shared prefix has the
         // same probability under every option, so it is fed as prompt and the first distinguishing token is read.
         var first = pairs[0].Continuation;

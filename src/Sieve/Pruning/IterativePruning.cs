@@ -28,7 +28,7 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
         try
         {
             var decisions = samples.Select(_probe.Probe).ToList();
-            var curves = DecisionCurves.From(decisions, samples[0].OptionLabels!);
+            var curves = DecisionCurves.From(decisions, samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList());
             var step = new PruningStep(removed.Count, removed.OrderBy(l => l).ToList(), curves.Layers[^1].Accuracy, curves.Layers[^1].Margin,
                 curves.TransitionStaysPositive ?? curves.TransitionHalfAccuracy);
             return (step, curves);

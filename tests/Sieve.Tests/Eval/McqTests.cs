@@ -141,4 +141,23 @@ public class McqTests
         var arc = new McqSample("a", "Question: Sky?\nAnswer:", ["blue", "green"], 0);
         Assert.Equal("Question: Sky?\nAnswer: blue\n\nQuestion: Sky?\nAnswer:", McqTask.WithShots(arc, [arc]).Context);
     }
+
+    [Fact]
+    public void ContinuationTasksAreProbedAtTheirFirstDistinguishingToken()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var probe = new DecisionProbe(m.Transformer, m.Tokenizer);
+        var sample = new McqSample("c", "Once upon a time, there was a little", ["girl", "dog", "tree"], 0);
+        var d = probe.Probe(sample);
+        Assert.Equal(1, probe.ForwardPasses);
+        var last = d.OptionLogits[^1];
+        // The read-out at the last layer is the model's own next-token logits for those first tokens.
+        var ctx = m.Tokenizer.Encode(sample.Context);
+        var logits = m.Transformer.Prefill(ctx, 0, m.Transformer.CreateDenseCache(ctx.Length)).ToArray();
+        for (int i = 0; i < 3; i++)
+        {
+            var first = m.Tokenizer.Encode(sample.Context + " " + sample.Choices[i])[ctx.Length];
+            Assert.Equal(logits[first], last[i], 4);
+        }
+    }
 }
