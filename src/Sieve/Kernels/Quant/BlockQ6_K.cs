@@ -45,48 +45,60 @@ public static unsafe class BlockQ6_K
     }
 
     /// <summary>
-    /// Quants are kept unsigned (0…63) for vpdpbusd; the −32 offset returns as −32·Σ_j scale_j·(Σ q_x over sub-block
-    /// j), from Q8_K's stored sums. A 32-lane vector spans two 16-value sub-blocks, so its eight lane sums are
-    /// weighted by [scale_a ×4, scale_b ×4] before the single reduction per block.
+    /// Keeps the quants unsigned (0…63) for vpmaddubsw against the activations, weights each int16 pair sum by its
+    /// sub-block scale with vpdpwssd (vpmaddwd without VNNI), and accumulates in float across blocks; the −32 offset
+    /// returns as 32·Σ scale·bsum in one vpmaddwd. No horizontal reduction until the end of the row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(byte* w, byte* x, int n)
     {
         if (!Avx2.IsSupported) return DotScalar(w, x, n);
-        float sum = 0;
         var low4 = Vector256.Create((byte)0x0F);
-        var low2 = Vector256.Create((byte)0x03);
+        var high2 = Vector256.Create((byte)0x30);
+        // The lower 128 bits take scale 2k, the upper 2k+1: each vpmaddubsw result spans two 16-value sub-blocks.
+        var c0 = ScalePair(0); var c1 = ScalePair(1); var c2 = ScalePair(2); var c3 = ScalePair(3);
+        Vector256<float> acc = default;
         for (int b = 0; b < n / Size; b++, w += Bytes, x += BlockQ8_K.Bytes)
         {
-            byte* ql = w, qh = w + 128;
-            sbyte* sc = (sbyte*)(w + 192);
+            var d = Vector256.Create(Fp16.Load(w + 208) * BlockQ8_K.Scale(x));
+            var sc16 = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192)));
+            var bsums = Vector256.Load(BlockQ8_K.Sums(x));
+            var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(bsums, sc16), 5);
+            Vector256<int> sumA = default, sumB = default;
             sbyte* qx = BlockQ8_K.Quants(x);
-            short* sums = BlockQ8_K.Sums(x);
-            var acc = Vector256<int>.Zero;
-            for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8, qx += 128)
+            for (int half = 0; half < 2; half++)
             {
-                var l0 = Vector256.Load(ql);
-                var l1 = Vector256.Load(ql + 32);
-                var h = Vector256.Load(qh);
-                var q1 = (l0 & low4) | Vector256.ShiftLeft((h & low2).AsUInt16(), 4).AsByte();
-                var q2 = (l1 & low4) | Vector256.ShiftLeft((Vector256.ShiftRightLogical(h.AsUInt16(), 2).AsByte() & low2).AsUInt16(), 4).AsByte();
-                var q3 = (Vector256.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & low4) | Vector256.ShiftLeft((Vector256.ShiftRightLogical(h.AsUInt16(), 4).AsByte() & low2).AsUInt16(), 4).AsByte();
-                var q4 = (Vector256.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & low4) | Vector256.ShiftLeft((Vector256.ShiftRightLogical(h.AsUInt16(), 6).AsByte() & low2).AsUInt16(), 4).AsByte();
-                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q1, Vector256.Load(qx)), Pair(sc[0], sc[1]));
-                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q2, Vector256.Load(qx + 32)), Pair(sc[2], sc[3]));
-                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q3, Vector256.Load(qx + 64)), Pair(sc[4], sc[5]));
-                acc += Avx2.MultiplyLow(BlockQ4_K.UnsignedDot(q4, Vector256.Load(qx + 96)), Pair(sc[6], sc[7]));
+                var ql0 = Vector256.Load(w + 64 * half);
+                var ql1 = Vector256.Load(w + 64 * half + 32);
+                var qh = Vector256.Load(w + 128 + 32 * half).AsUInt16();
+                var q1 = (ql0 & low4) | (Avx2.ShiftLeftLogical(qh, 4).AsByte() & high2);
+                var q2 = (ql1 & low4) | (Avx2.ShiftLeftLogical(qh, 2).AsByte() & high2);
+                var q3 = (Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & low4) | (qh.AsByte() & high2);
+                var q4 = (Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & low4) | (Avx2.ShiftRightLogical(qh, 2).AsByte() & high2);
+                var sc8 = half == 0 ? sc16.GetLower() : sc16.GetUpper();
+                var scales = Vector256.Create(sc8, sc8).AsByte();
+                sbyte* xh = qx + 128 * half;
+                sumA = MulAddPairs(sumA, Avx2.MultiplyAddAdjacent(q1, Vector256.Load(xh)), Avx2.Shuffle(scales, c0).AsInt16());
+                sumB = MulAddPairs(sumB, Avx2.MultiplyAddAdjacent(q2, Vector256.Load(xh + 32)), Avx2.Shuffle(scales, c1).AsInt16());
+                sumA = MulAddPairs(sumA, Avx2.MultiplyAddAdjacent(q3, Vector256.Load(xh + 64)), Avx2.Shuffle(scales, c2).AsInt16());
+                sumB = MulAddPairs(sumB, Avx2.MultiplyAddAdjacent(q4, Vector256.Load(xh + 96)), Avx2.Shuffle(scales, c3).AsInt16());
             }
-            sc = (sbyte*)(w + 192);
-            int offset = 0;
-            for (int j = 0; j < 16; j++) offset += sc[j] * sums[j];
-            sum += Fp16.Load(w + 208) * BlockQ8_K.Scale(x) * (Vector256.Sum(acc) - 32 * offset);
+            acc = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sumA + sumB - offset), d, acc);
         }
-        return sum;
+        return Vector256.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> Pair(int a, int b) => Vector256.Create(a, a, a, a, b, b, b, b);
+    static Vector256<int> MulAddPairs(Vector256<int> acc, Vector256<short> a, Vector256<short> b) =>
+        AvxVnni.IsSupported ? AvxVnni.MultiplyWideningAndAdd(acc, a, b) : acc + Avx2.MultiplyAddAdjacent(a, b);
+
+    /// <summary>vpshufb control spreading int16 scale 2k over the low 128 bits and 2k+1 over the high.</summary>
+    static Vector256<byte> ScalePair(int k)
+    {
+        byte a0 = (byte)(4 * k), a1 = (byte)(4 * k + 1), b0 = (byte)(4 * k + 2), b1 = (byte)(4 * k + 3);
+        return Vector256.Create(a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1,
+                                b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1);
+    }
 
     public static float DotScalar(byte* w, byte* x, int n)
     {
