@@ -78,19 +78,15 @@ public static unsafe class BlockQ6_K
                 var sc8 = half == 0 ? sc16.GetLower() : sc16.GetUpper();
                 var scales = Vector256.Create(sc8, sc8).AsByte();
                 sbyte* xh = qx + 128 * half;
-                sumA = MulAddPairs(sumA, Avx2.MultiplyAddAdjacent(q1, Vector256.Load(xh)), Avx2.Shuffle(scales, c0).AsInt16());
-                sumB = MulAddPairs(sumB, Avx2.MultiplyAddAdjacent(q2, Vector256.Load(xh + 32)), Avx2.Shuffle(scales, c1).AsInt16());
-                sumA = MulAddPairs(sumA, Avx2.MultiplyAddAdjacent(q3, Vector256.Load(xh + 64)), Avx2.Shuffle(scales, c2).AsInt16());
-                sumB = MulAddPairs(sumB, Avx2.MultiplyAddAdjacent(q4, Vector256.Load(xh + 96)), Avx2.Shuffle(scales, c3).AsInt16());
+                sumA = Int16Pairs.MulAdd(sumA, Avx2.MultiplyAddAdjacent(q1, Vector256.Load(xh)), Avx2.Shuffle(scales, c0).AsInt16());
+                sumB = Int16Pairs.MulAdd(sumB, Avx2.MultiplyAddAdjacent(q2, Vector256.Load(xh + 32)), Avx2.Shuffle(scales, c1).AsInt16());
+                sumA = Int16Pairs.MulAdd(sumA, Avx2.MultiplyAddAdjacent(q3, Vector256.Load(xh + 64)), Avx2.Shuffle(scales, c2).AsInt16());
+                sumB = Int16Pairs.MulAdd(sumB, Avx2.MultiplyAddAdjacent(q4, Vector256.Load(xh + 96)), Avx2.Shuffle(scales, c3).AsInt16());
             }
             acc = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sumA + sumB - offset), d, acc);
         }
         return Vector256.Sum(acc);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> MulAddPairs(Vector256<int> acc, Vector256<short> a, Vector256<short> b) =>
-        AvxVnni.IsSupported ? AvxVnni.MultiplyWideningAndAdd(acc, a, b) : acc + Avx2.MultiplyAddAdjacent(a, b);
 
     /// <summary>vpshufb control spreading int16 scale 2k over the low 128 bits and 2k+1 over the high.</summary>
     static Vector256<byte> ScalePair(int k)
