@@ -90,24 +90,29 @@ public static class ModelConverter
         if (!c.TiedEmbeddings && !ReferenceEquals(wts.Output, wts.TokenEmbedding)) Matrix("output.weight", wts.Output);
         for (int i = 0; i < c.LayerCount; i++)
         {
-            var l = wts.Layers[i];
-            string p = $"blk.{i}.";
-            Vector(p + "attn_norm.weight", l.AttnNorm);
-            Matrix(p + "attn_q.weight", l.Wq, qOrder);
-            Matrix(p + "attn_k.weight", l.Wk, kOrder);
-            Matrix(p + "attn_v.weight", l.Wv);
-            Matrix(p + "attn_output.weight", l.Wo);
-            if (l.Bq != null) Vector(p + "attn_q.bias", QkPermutation.Apply(l.Bq, qOrder));
-            if (l.Bk != null) Vector(p + "attn_k.bias", QkPermutation.Apply(l.Bk, kOrder));
-            if (l.Bv != null) Vector(p + "attn_v.bias", l.Bv);
-            if (l.QNorm != null) Vector(p + "attn_q_norm.weight", PermuteHeadVector(l.QNorm, c, style));
-            if (l.KNorm != null) Vector(p + "attn_k_norm.weight", PermuteHeadVector(l.KNorm, c, style));
-            Vector(p + "ffn_norm.weight", l.FfnNorm);
-            Matrix(p + "ffn_gate.weight", l.Gate);
-            Matrix(p + "ffn_up.weight", l.Up);
-            Matrix(p + "ffn_down.weight", l.Down);
+            WriteLayer(LayerTensorNames.Gguf(i), wts.Layers[i], c, style, qOrder, kOrder, Matrix, Vector);
         }
         w.Write(outPath, progress);
+    }
+
+    /// <summary>One block's tensors under a format's names, Q/K rows (and their biases and norms) in the target RoPE order.</summary>
+    static void WriteLayer(LayerTensorNames n, LayerWeights l, ModelConfig c, RopeStyle style, int[]? qOrder, int[]? kOrder,
+        Action<string, WeightTensor, int[]?> matrix, Action<string, float[]> vector)
+    {
+        vector(n.AttnNorm, l.AttnNorm);
+        matrix(n.Wq, l.Wq, qOrder);
+        matrix(n.Wk, l.Wk, kOrder);
+        matrix(n.Wv, l.Wv, null);
+        matrix(n.Wo, l.Wo, null);
+        if (l.Bq != null) vector(n.Bq, QkPermutation.Apply(l.Bq, qOrder));
+        if (l.Bk != null) vector(n.Bk, QkPermutation.Apply(l.Bk, kOrder));
+        if (l.Bv != null) vector(n.Bv, l.Bv);
+        if (l.QNorm != null) vector(n.QNorm, PermuteHeadVector(l.QNorm, c, style));
+        if (l.KNorm != null) vector(n.KNorm, PermuteHeadVector(l.KNorm, c, style));
+        vector(n.FfnNorm, l.FfnNorm);
+        matrix(n.Gate, l.Gate, null);
+        matrix(n.Up, l.Up, null);
+        matrix(n.Down, l.Down, null);
     }
 
     /// <summary>
@@ -129,22 +134,7 @@ public static class ModelConverter
         Matrix("model.embed_tokens.weight", wts.TokenEmbedding);
         for (int i = 0; i < c.LayerCount; i++)
         {
-            var l = wts.Layers[i];
-            string p = $"model.layers.{i}.";
-            Vector(p + "input_layernorm.weight", l.AttnNorm);
-            Matrix(p + "self_attn.q_proj.weight", l.Wq, qOrder);
-            Matrix(p + "self_attn.k_proj.weight", l.Wk, kOrder);
-            Matrix(p + "self_attn.v_proj.weight", l.Wv);
-            Matrix(p + "self_attn.o_proj.weight", l.Wo);
-            if (l.Bq != null) Vector(p + "self_attn.q_proj.bias", QkPermutation.Apply(l.Bq, qOrder));
-            if (l.Bk != null) Vector(p + "self_attn.k_proj.bias", QkPermutation.Apply(l.Bk, kOrder));
-            if (l.Bv != null) Vector(p + "self_attn.v_proj.bias", l.Bv);
-            if (l.QNorm != null) Vector(p + "self_attn.q_norm.weight", PermuteHeadVector(l.QNorm, c, RopeStyle.Neox));
-            if (l.KNorm != null) Vector(p + "self_attn.k_norm.weight", PermuteHeadVector(l.KNorm, c, RopeStyle.Neox));
-            Vector(p + "post_attention_layernorm.weight", l.FfnNorm);
-            Matrix(p + "mlp.gate_proj.weight", l.Gate);
-            Matrix(p + "mlp.up_proj.weight", l.Up);
-            Matrix(p + "mlp.down_proj.weight", l.Down);
+            WriteLayer(LayerTensorNames.HuggingFace(i), wts.Layers[i], c, RopeStyle.Neox, qOrder, kOrder, Matrix, Vector);
         }
         Vector("model.norm.weight", wts.OutputNorm);
         bool tied = c.TiedEmbeddings || ReferenceEquals(wts.Output, wts.TokenEmbedding);

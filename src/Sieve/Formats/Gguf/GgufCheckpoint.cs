@@ -96,24 +96,7 @@ public static class GgufCheckpoint
         var layerWeights = new LayerWeights[layers];
         for (int i = 0; i < layers; i++)
         {
-            string p = $"blk.{i}.";
-            layerWeights[i] = new LayerWeights
-            {
-                AttnNorm = V(p + "attn_norm.weight"),
-                Wq = M(p + "attn_q.weight"),
-                Wk = M(p + "attn_k.weight"),
-                Wv = M(p + "attn_v.weight"),
-                Wo = M(p + "attn_output.weight"),
-                Bq = config.QkvBias ? V(p + "attn_q.bias") : null,
-                Bk = config.QkvBias ? V(p + "attn_k.bias") : null,
-                Bv = config.QkvBias ? V(p + "attn_v.bias") : null,
-                QNorm = config.QkNorm ? V(p + "attn_q_norm.weight") : null,
-                KNorm = config.QkNorm ? V(p + "attn_k_norm.weight") : null,
-                FfnNorm = V(p + "ffn_norm.weight"),
-                Gate = M(p + "ffn_gate.weight"),
-                Up = M(p + "ffn_up.weight"),
-                Down = M(p + "ffn_down.weight"),
-            };
+            layerWeights[i] = LayerTensorNames.Gguf(i).Resolve(config, M, V);
         }
         var weights = new ModelWeights
         {

@@ -149,24 +149,7 @@ public static class HuggingFaceCheckpoint
         var layers = new LayerWeights[c.LayerCount];
         for (int i = 0; i < c.LayerCount; i++)
         {
-            string p = $"model.layers.{i}.";
-            layers[i] = new LayerWeights
-            {
-                AttnNorm = V(p + "input_layernorm.weight"),
-                Wq = M(p + "self_attn.q_proj.weight"),
-                Wk = M(p + "self_attn.k_proj.weight"),
-                Wv = M(p + "self_attn.v_proj.weight"),
-                Wo = M(p + "self_attn.o_proj.weight"),
-                Bq = c.QkvBias ? V(p + "self_attn.q_proj.bias") : null,
-                Bk = c.QkvBias ? V(p + "self_attn.k_proj.bias") : null,
-                Bv = c.QkvBias ? V(p + "self_attn.v_proj.bias") : null,
-                QNorm = c.QkNorm ? V(p + "self_attn.q_norm.weight") : null,
-                KNorm = c.QkNorm ? V(p + "self_attn.k_norm.weight") : null,
-                FfnNorm = V(p + "post_attention_layernorm.weight"),
-                Gate = M(p + "mlp.gate_proj.weight"),
-                Up = M(p + "mlp.up_proj.weight"),
-                Down = M(p + "mlp.down_proj.weight"),
-            };
+            layers[i] = LayerTensorNames.HuggingFace(i).Resolve(c, M, V);
         }
         // Tied when the config says so (transformers then ignores any lm_head in the file) or lm_head is absent.
         bool tied = hf.TieWordEmbeddings == true || !where.ContainsKey("lm_head.weight");

@@ -1,0 +1,48 @@
+using Sieve.Models;
+using Sieve.Tensors;
+
+namespace Sieve.Formats;
+
+/// <summary>
+/// The one name table: what each checkpoint format calls a decoder block's tensors. Loaders resolve names through
+/// it into <see cref="LayerWeights"/>; names never become field names elsewhere.
+/// </summary>
+public sealed record LayerTensorNames(
+    string AttnNorm, string Wq, string Wk, string Wv, string Wo,
+    string Bq, string Bk, string Bv, string QNorm, string KNorm,
+    string FfnNorm, string Gate, string Up, string Down)
+{
+    /// <summary>llama.cpp's GGUF names, <c>blk.N.*</c>.</summary>
+    public static LayerTensorNames Gguf(int layer)
+    {
+        string p = $"blk.{layer}.";
+        return new(p + "attn_norm.weight", p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight", p + "attn_output.weight",
+            p + "attn_q.bias", p + "attn_k.bias", p + "attn_v.bias", p + "attn_q_norm.weight", p + "attn_k_norm.weight",
+            p + "ffn_norm.weight", p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_down.weight");
+    }
+
+    /// <summary>Hugging Face transformers' names, <c>model.layers.N.*</c>.</summary>
+    public static LayerTensorNames HuggingFace(int layer)
+    {
+        string p = $"model.layers.{layer}.";
+        return new(p + "input_layernorm.weight", p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+            p + "self_attn.v_proj.weight", p + "self_attn.o_proj.weight",
+            p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias",
+            p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight",
+            p + "post_attention_layernorm.weight", p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight");
+    }
+
+    /// <summary>Resolves one block: matrices through <paramref name="matrix"/>, vectors through <paramref name="vector"/>; biases and QK-norms only when the config has them.</summary>
+    public LayerWeights Resolve(ModelConfig c, Func<string, WeightTensor> matrix, Func<string, float[]> vector) => new()
+    {
+        AttnNorm = vector(AttnNorm),
+        Wq = matrix(Wq), Wk = matrix(Wk), Wv = matrix(Wv), Wo = matrix(Wo),
+        Bq = c.QkvBias ? vector(Bq) : null,
+        Bk = c.QkvBias ? vector(Bk) : null,
+        Bv = c.QkvBias ? vector(Bv) : null,
+        QNorm = c.QkNorm ? vector(QNorm) : null,
+        KNorm = c.QkNorm ? vector(KNorm) : null,
+        FfnNorm = vector(FfnNorm),
+        Gate = matrix(Gate), Up = matrix(Up), Down = matrix(Down),
+    };
+}
