@@ -15,4 +15,28 @@ static class CommonOptions
     };
 
     public static Option<string?> Tokenizer() => new("--tokenizer") { Description = "Tokenizer file for llama2.c checkpoints (default: tokenizer.bin or tok*.bin beside the model)" };
+
+    public static Option<string> Render() => new("--render")
+    {
+        Description = "Prompts: native (the harness's template), lettered (MMLU-style A/B/C… options, read at one position), or auto",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    /// <summary>
+    /// auto: lettered when the read-out needs it — for pruning always (so its acc is the harness's acc on the lettered
+    /// prompt), for the probe only for multiple-input tasks (WinoGrande) that have no single answer position.
+    /// </summary>
+    public static Eval.Tasks.McqRendering ParseRender(string value, string taskPath, string format, bool letteredByDefault)
+    {
+        switch (value)
+        {
+            case "native": return Eval.Tasks.McqRendering.Native;
+            case "lettered": return Eval.Tasks.McqRendering.Lettered;
+            case "auto":
+                if (letteredByDefault) return Eval.Tasks.McqRendering.Lettered;
+                var probe = Eval.Tasks.McqTask.Load(taskPath, format, 1);
+                return probe[0].IsMultipleInput ? Eval.Tasks.McqRendering.Lettered : Eval.Tasks.McqRendering.Native;
+            default: throw new ArgumentException($"--render: '{value}' is not native, lettered or auto");
+        }
+    }
 }

@@ -13,22 +13,24 @@ static class EvalCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var task = new Option<string>("--task") { Description = "Task file (JSONL: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA or BoolQ layout)", Required = true };
+        var task = new Option<string>("--task") { Description = "Task file (JSONL or Parquet: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA, WinoGrande or BoolQ layout)", Required = true };
         var format = new Option<string>("--format") { Description = "Task layout, or auto", DefaultValueFactory = _ => "auto" };
+        var render = new Option<string>("--render") { Description = "Prompts: native (the harness's template) or lettered (MMLU-style options)", DefaultValueFactory = _ => "native" };
         var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };
         var threads = CommonOptions.Threads();
         var tokenizer = CommonOptions.Tokenizer();
         var json = new Option<bool>("--json") { Description = "Print the run record as JSON" };
         var shots = new Option<int>("--num-fewshot") { Description = "k-shot: prepend k solved examples (taken from --fewshot-file, or from the start of the task file and then not evaluated)" };
         var shotFile = new Option<string?>("--fewshot-file") { Description = "Where k-shot examples come from (e.g. MMLU's dev split)" };
-        var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, limit, threads, tokenizer, json, shots, shotFile };
+        var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, render, limit, threads, tokenizer, json, shots, shotFile };
         mcq.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
             int k = Math.Max(0, r.GetValue(shots));
             string? shotPath = r.GetValue(shotFile);
-            var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit) > 0 && shotPath == null ? r.GetValue(limit) + k : r.GetValue(limit));
-            var examples = k == 0 ? [] : shotPath != null ? McqTask.Load(shotPath, r.GetValue(format)!, k) : samples.Take(k).ToList();
+            var rendering = CommonOptions.ParseRender(r.GetValue(render)!, r.GetValue(task)!, r.GetValue(format)!, letteredByDefault: false);
+            var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit) > 0 && shotPath == null ? r.GetValue(limit) + k : r.GetValue(limit), rendering);
+            var examples = k == 0 ? [] : shotPath != null ? McqTask.Load(shotPath, r.GetValue(format)!, k, rendering) : samples.Take(k).ToList();
             if (k > 0 && shotPath == null) samples = samples.Skip(k).ToList();
             if (k > 0 && (examples.Count < k || samples.Count == 0)) throw new ArgumentException($"not enough samples for {k}-shot");
             samples = samples.Select(s => McqTask.WithShots(s, examples)).ToList();

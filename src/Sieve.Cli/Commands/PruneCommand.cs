@@ -11,30 +11,48 @@ static class PruneCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var task = new Option<string>("--task") { Description = "Task file with lettered options (generic or MMLU JSONL)", Required = true };
+        var task = new Option<string>("--task") { Description = "Task file (any eval layout; read through lettered options)", Required = true };
+        var format = new Option<string>("--format") { Description = "Task layout, or auto", DefaultValueFactory = _ => "auto" };
+        var render = CommonOptions.Render();
         var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };
         var steps = new Option<int>("--steps", "-k") { Description = "Layers to remove (default: half of them)" };
+        var score = new Option<string>("--score") { Description = "Iterative Pruning criterion: accuracy, margin or nll (SLEB)", DefaultValueFactory = _ => "accuracy" };
+        var calib = new Option<string?>("--calibration") { Description = "Text file for the NLL criterion and the NLL column (default with --score nll: the task's gold answers)" };
+        var calibTokens = new Option<int>("--calib-tokens") { Description = "Tokens per calibration window", DefaultValueFactory = _ => 2048 };
+        var calibWindows = new Option<int>("--calib-windows") { Description = "Calibration windows (random starts, seeded)", DefaultValueFactory = _ => 128 };
+        var seed = new Option<int>("--seed") { Description = "Seed for the calibration windows", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "out/pruning" };
         var threads = CommonOptions.Threads();
         var tokenizer = CommonOptions.Tokenizer();
         var run = new Command("run", "Remove layers one at a time by several strategies and record accuracy, margin and the transition layer")
-            { model, task, limit, steps, output, threads, tokenizer };
+            { model, task, format, render, limit, steps, score, calib, calibTokens, calibWindows, seed, output, threads, tokenizer };
         run.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
-            var samples = McqTask.Load(r.GetValue(task)!, "auto", r.GetValue(limit));
-            if (samples.Any(s => s.OptionLabels == null)) throw new ArgumentException("pruning analysis needs lettered options (generic or MMLU layout)");
+            string taskPath = r.GetValue(task)!;
+            var rendering = CommonOptions.ParseRender(r.GetValue(render)!, taskPath, r.GetValue(format)!, letteredByDefault: true);
+            var samples = McqTask.Load(taskPath, r.GetValue(format)!, r.GetValue(limit), rendering);
+            if (samples.Select(s => s.Choices.Count).Distinct().Count() != 1) throw new ArgumentException("pruning analysis needs the same number of options in every sample");
+            var criterion = PruningCriterionNames.Parse(r.GetValue(score)!);
             int L = m.Config.LayerCount;
+            if (L < 3) throw new ArgumentException($"the model has {L} layers; pruning keeps the first and last, so there is nothing to remove");
             int k = r.GetValue(steps) > 0 ? Math.Min(r.GetValue(steps), L - 2) : Math.Max(1, L / 2);
+            int windowTokens = Math.Min(r.GetValue(calibTokens), m.Config.ContextLength);
+            var calibration = r.GetValue(calib) is string text ? CalibrationSet.FromText(m.Tokenizer, text, windowTokens, r.GetValue(calibWindows), r.GetValue(seed))
+                : criterion == PruningCriterion.Nll ? CalibrationSet.FromTask(m.Tokenizer, samples, windowTokens) : null;
+
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var pruner = new IterativePruning(m.Transformer, m.Tokenizer, samples);
+            var pruner = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration);
             var (dense, _) = pruner.Evaluate([]);
             var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).ToList();
             var bi = BlockInfluence.Measure(m.Transformer, prompts);
+            var angular = AngularDistance.Measure(m.Transformer, prompts);
             var curves = new Dictionary<string, List<PruningStep>>
             {
-                ["iterative (greedy, task read-out)"] = pruner.Greedy(k),
-                ["block influence (ShortGPT)"] = pruner.InOrder(Enumerable.Range(0, L).OrderBy(l => bi[l]), k),
+                [$"iterative (greedy, {criterion.ToString().ToLowerInvariant()})"] = pruner.Greedy(k, criterion),
+                ["block influence (ShortGPT, one-shot)"] = pruner.InOrder(Enumerable.Range(0, L).OrderBy(l => bi[l]), k),
+                ["block influence, recomputed after each removal"] = pruner.ByRecomputedImportance(() => BlockInfluence.Measure(m.Transformer, prompts), k),
+                ["angular distance (Gromov, best contiguous block)"] = pruner.BySets(angular.BestBlock, Math.Min(k, L - 1)),
                 ["drop the last k (before the final block)"] = pruner.InOrder(Enumerable.Range(0, L - 1).Reverse(), k),
             };
             if (dense.TransitionLayer is int t && t >= 1)
@@ -44,12 +62,20 @@ static class PruneCommand
                 curves["silent phase (blocks before the transition)"] = pruner.InOrder(Enumerable.Range(0, t - 1).Reverse(), k);
                 curves["decisive phase (blocks from the transition)"] = pruner.InOrder(Enumerable.Range(t - 1, L - t + 1), k);
             }
-            var (json, md) = PruningReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!),
-                samples.Count, dense.TransitionLayer, curves, clock.Elapsed.TotalSeconds);
-            Sieve.Analysis.DecisionPlots.Pruning(curves, 1.0 / samples[0].Choices.Count, dense.TransitionLayer, "Accuracy vs layers removed", Path.Combine(r.GetValue(output)!, "pruning.png"));
+            string dir = r.GetValue(output)!;
+            var (json, md) = PruningReport.Write(dir, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(taskPath),
+                samples.Count, dense.TransitionLayer, curves, clock.Elapsed.TotalSeconds, new Dictionary<string, object?>
+                {
+                    ["score"] = criterion.Describe(),
+                    ["rendering"] = rendering.ToString().ToLowerInvariant(),
+                    ["calibration"] = calibration?.Source,
+                    ["forward_passes"] = pruner.ForwardPasses,
+                });
+            Sieve.Analysis.DecisionPlots.Pruning(curves, 1.0 / samples[0].Choices.Count, dense.TransitionLayer, L, "Accuracy vs layers removed", Path.Combine(dir, "pruning.png"));
             File.AppendAllText(md, "\n![Accuracy vs layers removed](pruning.png)\n");
             Console.WriteLine($"summary: {md}");
             Console.WriteLine($"data:    {json}");
+            Console.WriteLine($"plot:    {Path.Combine(dir, "pruning.png")}");
             Console.Error.WriteLine($"sieve: {pruner.ForwardPasses} forward passes in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));

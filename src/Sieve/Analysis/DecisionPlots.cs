@@ -19,8 +19,9 @@ public static class DecisionPlots
             plot.Add.VerticalLine(t - 0.5, pattern: ScottPlot.LinePattern.Dashed).LegendText = $"transition (layer {t})";
         plot.Title(title);
         plot.XLabel("layer (0 = embedding)");
-        plot.ShowLegend();
-        plot.SavePng(path, 800, 500);
+        plot.ShowLegend(ScottPlot.Edge.Right);   // beside the axes, never over the curves
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        plot.SavePng(path, 1000, 500);
         return path;
     }
 
@@ -46,12 +47,15 @@ public static class DecisionPlots
         plot.Title(title);
         plot.XLabel("layer (0 = embedding)");
         plot.YLabel("share of samples choosing the option");
-        plot.ShowLegend();
-        plot.SavePng(path, 800, 500);
+        plot.ShowLegend(ScottPlot.Edge.Right);   // beside the axes, never over the curves
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        plot.SavePng(path, 1000, 500);
         return path;
     }
 
-    public static string Pruning(IReadOnlyDictionary<string, List<PruningStep>> curves, double chance, int? denseTransition, string title, string path)
+    /// <param name="layerCount">Blocks in the dense model; with the transition it places the phase boundary on the
+    /// x axis: removing more than L − l* + 1 blocks must reach into the Silent Phase.</param>
+    public static string Pruning(IReadOnlyDictionary<string, List<PruningStep>> curves, double chance, int? denseTransition, int layerCount, string title, string path)
     {
         var plot = new ScottPlot.Plot();
         foreach (var (name, steps) in curves)
@@ -60,11 +64,15 @@ public static class DecisionPlots
             s.LegendText = name;
         }
         plot.Add.HorizontalLine(chance, pattern: ScottPlot.LinePattern.Dashed).LegendText = "chance";
+        if (denseTransition is int boundary && boundary >= 1)
+            plot.Add.VerticalLine(layerCount - boundary + 1.5, pattern: ScottPlot.LinePattern.Dotted).LegendText =
+                $"phase boundary: {layerCount - boundary + 1} Decisive-Phase blocks";
         plot.Title(title + (denseTransition is int t ? $" (dense transition at layer {t})" : ""));
         plot.XLabel("layers removed");
         plot.YLabel("accuracy");
-        plot.ShowLegend();
-        plot.SavePng(path, 800, 500);
+        plot.ShowLegend(ScottPlot.Edge.Right);   // beside the axes, never over the curves
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        plot.SavePng(path, 1000, 500);
         return path;
     }
 }

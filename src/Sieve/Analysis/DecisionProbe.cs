@@ -23,6 +23,8 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
 
     public SampleDecisions Probe(McqSample sample)
     {
+        if (sample.IsMultipleInput)
+            throw new ArgumentException($"sample {sample.Id}: a multiple-input task (WinoGrande) puts each option in the context, so no one position holds the decision; render it with lettered options (--render lettered)");
         var scorer = new McqScorer(model, tokenizer);
         // Lettered prompts read the letters; continuation tasks (HellaSwag, PIQA) read each continuation's first
         // distinguishing token, as the method notes define the probe for them.
@@ -38,7 +40,7 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         var optionTokens = pairs.Select(p => p.Continuation[shared]).ToArray();
         var ctx = pairs[0].Context.Concat(first[..shared]).ToArray();
 
-        var capture = new LastPositionCapture(model.Config.LayerCount, model.Config.Dim, ctx.Length - 1);
+        var capture = new ResidualCapture(model.Config.LayerCount, model.Config.Dim, ctx.Length - 1);
         var previous = model.Hook;
         model.Hook = capture;
         try
@@ -69,30 +71,5 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         fixed (byte* px = xq)
             for (int i = 0; i < tokens.Length; i++) z[i] = VecDot.Dot(w.Type, w.RowPointer(tokens[i]), px, c.Dim);
         return z;
-    }
-
-    /// <summary>Copies the residual row at one position: the embedding (layer input of block 0) and every block's output.</summary>
-    sealed class LastPositionCapture(int layers, int dim, int position) : IForwardHook
-    {
-        public readonly float[][] States = Enumerable.Range(0, layers + 1).Select(_ => new float[dim]).ToArray();
-        readonly bool[] _written = new bool[layers + 1];
-
-        /// <summary>A removed layer passes the residual through: its output is its input.</summary>
-        public void FillSkipped()
-        {
-            for (int l = 1; l < States.Length; l++)
-                if (!_written[l]) States[l - 1].CopyTo(States[l], 0);
-        }
-
-        public bool Wants(ActivationSite site, int layer) => site == ActivationSite.Residual || (site == ActivationSite.LayerInput && layer == 0);
-
-        public void OnActivation(ActivationSite site, int layer, ForwardStage stage, int startPos, int count, int width, Span<float> values)
-        {
-            int row = position - startPos;
-            if (row < 0 || row >= count) return;
-            int slot = site == ActivationSite.LayerInput ? 0 : layer + 1;
-            values.Slice(row * width, width).CopyTo(States[slot]);
-            _written[slot] = true;
-        }
     }
 }

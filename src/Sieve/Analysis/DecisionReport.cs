@@ -6,7 +6,8 @@ namespace Sieve.Analysis;
 /// <summary>Writes decisions.json and a Markdown summary for one probe run.</summary>
 public static class DecisionReport
 {
-    public static (string Json, string Markdown) Write(string outDir, string model, string task, int samples, DecisionCurves curves, double secondsPerSample)
+    public static (string Json, string Markdown) Write(string outDir, string model, string task, int samples, DecisionCurves curves, double secondsPerSample,
+        Eval.Tasks.McqRendering rendering = Eval.Tasks.McqRendering.Native)
     {
         Directory.CreateDirectory(outDir);
         var record = new Dictionary<string, object?>
@@ -15,6 +16,7 @@ public static class DecisionReport
             ["task"] = task,
             ["n_samples"] = samples,
             ["readout"] = "option logit lens: final RMSNorm + LM-head rows of the option tokens, last prompt position",
+            ["rendering"] = rendering.ToString().ToLowerInvariant(),
             ["transition_layer"] = curves.TransitionStaysPositive ?? curves.TransitionHalfAccuracy ?? curves.TransitionSharpestJump,
             ["transition_detectors"] = new Dictionary<string, object?>
             {

@@ -53,9 +53,9 @@ public sealed class McqScorer(Transformer model, TextTokenizer tokenizer)
 
     public McqSampleResult Score(McqSample s)
     {
-        var ll = s.Choices.Select(c => LogLikelihood(s.Context, " " + c)).ToArray();
+        var ll = s.Choices.Select((_, i) => s.Request(i)).Select(r => LogLikelihood(r.Context, r.Continuation)).ToArray();
         int pred = ArgMax(ll);
-        int predNorm = ArgMax(ll.Select((v, i) => v / Math.Max(1, s.Choices[i].Length)).ToArray());
+        int predNorm = ArgMax(ll.Select((v, i) => v / s.NormLength(i)).ToArray());
         return new McqSampleResult(s.Id, s.Gold, ll, pred, predNorm);
     }
 

@@ -1,4 +1,5 @@
 using Sieve.Analysis;
+using Sieve.Eval;
 using Sieve.Eval.Tasks;
 using Sieve.Models;
 using Sieve.Tokenization;
@@ -7,37 +8,63 @@ namespace Sieve.Pruning;
 
 /// <summary>
 /// Layer-removal strategies evaluated on a multiple-choice task through the decision probe (one forward pass per
-/// sample; the last layer's read-out accuracy is the task's acc).
+/// sample; the last layer's read-out accuracy is the task's acc), optionally with the calibration NLL beside it.
 /// </summary>
 /// <remarks>
 /// Iterative Pruning follows SLEB's greedy loop (method notes §1.2): at each step try removing every remaining
-/// layer except the first and last alive ones, keep the removal with the best score, repeat. The paper's criterion
-/// is not public; the score here is task accuracy, ties broken by the mean final Decision Margin, then by the lower
-/// layer index — fully deterministic.
+/// layer except the first and last alive ones, keep the removal with the best <see cref="PruningCriterion"/>,
+/// repeat. Ties go to the lower layer index, so a run is fully deterministic.
 /// </remarks>
-public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer, IReadOnlyList<McqSample> samples)
+public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer, IReadOnlyList<McqSample> samples, CalibrationSet? calibration = null)
 {
     readonly DecisionProbe _probe = new(model, tokenizer);
-    public int ForwardPasses => _probe.ForwardPasses;
+    int _nllPasses;
 
-    /// <summary>The task read-out with <paramref name="removed"/> layers skipped in every stage.</summary>
-    public (PruningStep Step, DecisionCurves Curves) Evaluate(IReadOnlyCollection<int> removed)
+    /// <summary>Forward passes run so far: probe passes plus calibration windows.</summary>
+    public int ForwardPasses => _probe.ForwardPasses + _nllPasses;
+
+    IReadOnlyList<string> Labels => samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();
+
+    /// <summary>The task read-out (and calibration NLL) with <paramref name="removed"/> layers skipped in every stage.</summary>
+    public (PruningStep Step, DecisionCurves Curves) Evaluate(IReadOnlyCollection<int> removed) => WithRemoved(removed, () =>
     {
-        var saved = model.Plan;
-        model.Plan = LayerPlan.Removing(model.Config.LayerCount, removed);
-        try
+        var curves = DecisionCurves.From(samples.Select(_probe.Probe).ToList(), Labels);
+        double? nll = calibration != null ? MeanNll() : null;
+        var step = new PruningStep(removed.Count, removed.OrderBy(l => l).ToList(), curves.Layers[^1].Accuracy, curves.Layers[^1].Margin,
+            curves.TransitionStaysPositive ?? curves.TransitionHalfAccuracy, nll);
+        return (step, curves);
+    });
+
+    /// <summary>Mean negative log-likelihood per predicted token over the calibration windows, under the current plan.</summary>
+    double MeanNll()
+    {
+        double sum = 0;
+        long tokens = 0;
+        int vocab = model.Config.VocabSize;
+        foreach (var w in calibration!.Windows)
         {
-            var decisions = samples.Select(_probe.Probe).ToList();
-            var curves = DecisionCurves.From(decisions, samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList());
-            var step = new PruningStep(removed.Count, removed.OrderBy(l => l).ToList(), curves.Layers[^1].Accuracy, curves.Layers[^1].Margin,
-                curves.TransitionStaysPositive ?? curves.TransitionHalfAccuracy);
-            return (step, curves);
+            var logits = model.PrefillAllLogits(w, 0, model.CreateDenseCache(w.Length));
+            _nllPasses++;
+            for (int i = 0; i + 1 < w.Length; i++) sum -= McqScorer.LogSoftmaxAt(logits.Slice(i * vocab, vocab), w[i + 1]);
+            tokens += w.Length - 1;
         }
-        finally { model.Plan = saved; }
+        return sum / tokens;
+    }
+
+    /// <summary>A candidate's score, higher is better, compared lexicographically.</summary>
+    (double, double) Score(IReadOnlyCollection<int> removed, PruningCriterion criterion)
+    {
+        if (criterion == PruningCriterion.Nll)
+        {
+            if (calibration == null) throw new InvalidOperationException("the NLL criterion needs a calibration set");
+            return (-WithRemoved(removed, MeanNll), 0);
+        }
+        var step = Evaluate(removed).Step;
+        return criterion == PruningCriterion.Accuracy ? (step.Accuracy, step.FinalMargin) : (step.FinalMargin, step.Accuracy);
     }
 
     /// <summary>Greedy removal of <paramref name="steps"/> layers; element 0 is the dense model.</summary>
-    public List<PruningStep> Greedy(int steps)
+    public List<PruningStep> Greedy(int steps, PruningCriterion criterion = PruningCriterion.Accuracy)
     {
         var removed = new List<int>();
         var trace = new List<PruningStep> { Evaluate(removed).Step };
@@ -46,19 +73,15 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
             var alive = Enumerable.Range(0, model.Config.LayerCount).Except(removed).ToList();
             var candidates = alive.Skip(1).SkipLast(1).ToList();   // SLEB's barriers: keep the first and last alive block
             if (candidates.Count == 0) break;
-            PruningStep? best = null;
+            (double, double) best = default;
             int bestLayer = -1;
-            foreach (int l in candidates)
+            foreach (int l in candidates)   // ascending, and only a strictly better score replaces: ties keep the lower layer
             {
-                var step = Evaluate([.. removed, l]).Step;
-                if (best == null || step.Accuracy > best.Accuracy || (step.Accuracy == best.Accuracy && step.FinalMargin > best.FinalMargin))
-                {
-                    best = step;
-                    bestLayer = l;
-                }
+                var score = Score([.. removed, l], criterion);
+                if (bestLayer < 0 || score.CompareTo(best) > 0) { best = score; bestLayer = l; }
             }
             removed.Add(bestLayer);
-            trace.Add(best!);
+            trace.Add(Evaluate(removed).Step);
         }
         return trace;
     }
@@ -74,5 +97,41 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
             trace.Add(Evaluate(removed).Step);
         }
         return trace;
+    }
+
+    /// <summary>
+    /// Importance-order removal made iterative: after each removal the importance (e.g. Block Influence) is measured
+    /// again on the pruned model and the least important remaining layer goes next.
+    /// </summary>
+    public List<PruningStep> ByRecomputedImportance(Func<double[]> importance, int steps)
+    {
+        var removed = new List<int>();
+        var trace = new List<PruningStep> { Evaluate(removed).Step };
+        for (int s = 0; s < steps; s++)
+        {
+            var score = WithRemoved(removed, importance);
+            var next = Enumerable.Range(0, model.Config.LayerCount).Except(removed).Where(l => !double.IsNaN(score[l]))
+                .OrderBy(l => score[l]).ThenBy(l => l).Cast<int?>().FirstOrDefault();
+            if (next is not int l) break;
+            removed.Add(l);
+            trace.Add(Evaluate(removed).Step);
+        }
+        return trace;
+    }
+
+    /// <summary>A curve of independent removals: step k removes exactly <c>sets(k)</c> (Gromov's block choice per size).</summary>
+    public List<PruningStep> BySets(Func<int, IReadOnlyList<int>> sets, int steps)
+    {
+        var trace = new List<PruningStep> { Evaluate([]).Step };
+        for (int k = 1; k <= steps; k++) trace.Add(Evaluate(sets(k).ToList()).Step);
+        return trace;
+    }
+
+    T WithRemoved<T>(IReadOnlyCollection<int> removed, Func<T> run)
+    {
+        var saved = model.Plan;
+        model.Plan = LayerPlan.Removing(model.Config.LayerCount, removed);
+        try { return run(); }
+        finally { model.Plan = saved; }
     }
 }

@@ -167,15 +167,46 @@ public class CliTests
     }
 
     [Fact]
+    public void WinograndeIsScoredByPartialContextsAndProbedThroughLetteredOptions()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var task = Path.Combine(dir, "wg.jsonl");
+            File.WriteAllLines(task,
+            [
+                """{"sentence":"Lily gave Tom a cake because _ was hungry.","option1":"Lily","option2":"Tom","answer":"2"}""",
+                """{"sentence":"The dog ran to Sue because _ had a ball.","option1":"Sue","option2":"the dog","answer":"1"}""",
+            ]);
+            var eval = CliRunner.Run(["eval", "mcq", "-m", Rel(Fixtures.Stories260KGguf), "--task", task, "--json"]);
+            Assert.Equal(0, eval.ExitCode);
+            Assert.Equal(2, JsonDocument.Parse(eval.Stdout).RootElement.GetProperty("n_samples").GetInt32());
+            var native = CliRunner.Run(["analyze", "decisions", "-m", Rel(Fixtures.Stories260KGguf), "--task", task, "--render", "native", "--out", dir]);
+            Assert.Equal(1, native.ExitCode);
+            Assert.Contains("--render lettered", native.Stderr);
+            var r = CliRunner.Run(["analyze", "decisions", "-m", Rel(Fixtures.Stories260KGguf), "--task", task, "--out", dir]);
+            Assert.Equal(0, r.ExitCode);
+            var d = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "decisions.json"))).RootElement;
+            Assert.Equal("lettered", d.GetProperty("rendering").GetString());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void PruneRunWritesTheStrategiesAndApplyWritesALoadableModel()
     {
         var dir = Fixtures.TempDir();
         try
         {
-            var r = CliRunner.Run(["prune", "run", "-m", Rel(Fixtures.Stories260KGguf), "--task", "models/stories260K/tasks/story-questions.jsonl", "-k", "2", "--out", dir]);
+            var r = CliRunner.Run(["prune", "run", "-m", Rel(Fixtures.Stories260KGguf), "--task", "models/stories260K/tasks/story-questions.jsonl", "-k", "2", "--score", "nll", "--out", dir]);
             Assert.Equal(0, r.ExitCode);
             var p = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "pruning.json"))).RootElement;
-            Assert.True(p.GetProperty("strategies").EnumerateObject().Count() >= 3);
+            Assert.True(p.GetProperty("strategies").EnumerateObject().Count() >= 6);
+            Assert.Contains("negative log-likelihood", p.GetProperty("score").GetString());
+            var greedy = p.GetProperty("strategies").GetProperty("iterative (greedy, nll)");
+            Assert.Equal(3, greedy.GetArrayLength());
+            Assert.True(greedy[1].GetProperty("calibration_nll").GetDouble() > greedy[0].GetProperty("calibration_nll").GetDouble());
+            Assert.True(new FileInfo(Path.Combine(dir, "pruning.png")).Length > 1000);
             var pruned = Path.Combine(dir, "pruned.gguf");
             var a = CliRunner.Run(["prune", "apply", "-m", Rel(Fixtures.Stories260KGguf), "--drop", "2,3", "-o", pruned]);
             Assert.Equal(0, a.ExitCode);

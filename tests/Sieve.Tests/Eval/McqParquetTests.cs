@@ -9,6 +9,7 @@ public class McqParquetTests
     public sealed class Mmlu { public string question { get; set; } = ""; public string subject { get; set; } = ""; public List<string> choices { get; set; } = []; public long answer { get; set; } }
     public sealed class ArcChoices { public List<string> text { get; set; } = []; public List<string> label { get; set; } = []; }
     public sealed class Arc { public string id { get; set; } = ""; public string question { get; set; } = ""; public string answerKey { get; set; } = ""; public ArcChoices choices { get; set; } = new(); }
+    public sealed class Winogrande { public string sentence { get; set; } = ""; public string option1 { get; set; } = ""; public string option2 { get; set; } = ""; public string answer { get; set; } = ""; }
 #pragma warning restore IDE1006
 
     [Fact]
@@ -35,6 +36,12 @@ public class McqParquetTests
             Assert.Equal("Question: Sky?\nAnswer:", a.Context);
             Assert.Equal(["green", "blue"], a.Choices);
             Assert.Equal(1, a.Gold);
+
+            var wg = Path.Combine(dir, "winogrande.parquet");
+            await ParquetSerializer.SerializeAsync(new[] { new Winogrande { sentence = "Ann hugged Bea because _ was kind.", option1 = "Ann", option2 = "Bea", answer = "1" } }, wg);
+            var w = McqTask.Load(wg).Single();
+            Assert.Equal(("Ann hugged Bea because Ann", " was kind."), w.Request(0));
+            Assert.Equal(0, w.Gold);
 
             var bad = Path.Combine(dir, "bad.parquet");
             File.WriteAllBytes(bad, [1, 2, 3, 4, 5]);

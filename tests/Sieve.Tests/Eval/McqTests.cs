@@ -58,6 +58,59 @@ public class McqTests
     }
 
     [Fact]
+    public void WinograndeScoresOneContinuationUnderEachFilledContext()
+    {
+        // The harness's partial scoring: context_i = sentence[:blank] + option_i, continuation = " " + rest.strip().
+        var sample = McqTask.FromJsonLines("wg.jsonl",
+            ["""{"sentence":"Lily gave the ball to Tom because _ was sad.","option1":"Lily","option2":"Tom","answer":"2"}"""], "auto").Single();
+        Assert.True(sample.IsMultipleInput);
+        Assert.Equal(1, sample.Gold);
+        Assert.Equal(("Lily gave the ball to Tom because Lily", " was sad."), sample.Request(0));
+        Assert.Equal(("Lily gave the ball to Tom because Tom", " was sad."), sample.Request(1));
+
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var result = new McqScorer(m.Transformer, m.Tokenizer).Score(sample);
+        int vocab = m.Config.VocabSize;
+        for (int i = 0; i < 2; i++)
+        {
+            var (context, continuation) = sample.Request(i);
+            var ctx = m.Tokenizer.Encode(context);
+            var cont = m.Tokenizer.Encode(context + continuation)[ctx.Length..];
+            var logits = NaiveReferenceTests.Naive(m.Config, m.Checkpoint.Weights, ctx.Concat(cont).ToArray()[..^1]);
+            double expected = 0;
+            for (int t = 0; t < cont.Length; t++)
+                expected += SoftmaxLogProb(logits[((ctx.Length - 1 + t) * vocab)..((ctx.Length + t) * vocab)], cont[t]);
+            Assert.Equal(expected, result.LogLikelihoods[i], 3);
+        }
+        Assert.Equal(result.LogLikelihoods[1] > result.LogLikelihoods[0] ? 1 : 0, result.Predicted);
+
+        // k-shot: a solved shot is its gold-filled sentence; every context starts with it.
+        var shot = McqTask.WithShots(sample, [sample]);
+        Assert.Equal("Lily gave the ball to Tom because Tom was sad.\n\nLily gave the ball to Tom because Lily", shot.Request(0).Context);
+    }
+
+    [Fact]
+    public void LetteredRenderingTurnsAnyLayoutIntoMmluStyleOptions()
+    {
+        var wg = McqTask.FromJsonLines("wg.jsonl",
+            ["""{"sentence":"Lily gave the ball to Tom because _ was sad.","option1":"Lily","option2":"Tom","answer":"2"}"""], "auto", McqRendering.Lettered).Single();
+        Assert.Equal("Lily gave the ball to Tom because _ was sad.\nA. Lily\nB. Tom\nAnswer:", wg.Context);
+        Assert.Equal(["A", "B"], wg.Choices);
+        Assert.Equal(["A", "B"], wg.OptionLabels);
+        Assert.False(wg.IsMultipleInput);
+        var arc = McqTask.FromJsonLines("arc.jsonl",
+            ["""{"question":"Sky?","choices":{"text":["blue","green"],"label":["A","B"]},"answerKey":"B"}"""], "auto", McqRendering.Lettered).Single();
+        Assert.Equal("Sky?\nA. blue\nB. green\nAnswer:", arc.Context);
+        Assert.Equal(1, arc.Gold);
+        var piqa = McqTask.FromJsonLines("piqa.jsonl", ["""{"goal":"Open a jar","sol1":"twist","sol2":"kick","label":0}"""], "auto", McqRendering.Lettered).Single();
+        Assert.Equal("Open a jar\nA. twist\nB. kick\nAnswer:", piqa.Context);
+        Assert.Throws<Sieve.Formats.ModelFileException>(() => McqTask.FromJsonLines("wg.jsonl",
+            ["""{"sentence":"no blank here","option1":"a","option2":"b","answer":"1"}"""], "auto"));
+        Assert.Throws<Sieve.Formats.ModelFileException>(() => McqTask.FromJsonLines("wg.jsonl",
+            ["""{"sentence":"a _ b","option1":"a","option2":"b","answer":""}"""], "auto"));
+    }
+
+    [Fact]
     public void TrailingContextSpaceMovesToTheContinuation()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);

@@ -1,3 +1,4 @@
+using Sieve.Analysis;
 using Sieve.Eval.Tasks;
 using Sieve.Models;
 using Sieve.Pruning;
@@ -55,5 +56,124 @@ public class PruningTests
         Assert.Equal(m.Config.LayerCount, bi.Length);
         Assert.All(bi, v => Assert.InRange(v, 0.0, 2.0));
         Assert.Contains(bi, v => v > 1e-3);
+    }
+
+    [Fact]
+    public void NllCriterionPicksTheRemovalWithTheLowestCalibrationLossComputedIndependently()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var samples = Task();
+        var calibration = CalibrationSet.FromTask(m.Tokenizer, samples, 512);
+        Assert.Equal(samples.Count, calibration.Windows.Count);
+        var trace = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration).Greedy(2, PruningCriterion.Nll);
+        var again = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration).Greedy(2, PruningCriterion.Nll);
+        Assert.Equal(trace.Select(s => string.Join(",", s.RemovedLayers)), again.Select(s => string.Join(",", s.RemovedLayers)));
+
+        // Mean NLL per token by hand: every window, every next token, log-softmax in double precision.
+        double Nll(int removed)
+        {
+            m.Transformer.Plan = LayerPlan.Removing(m.Config.LayerCount, [removed]);
+            try
+            {
+                double sum = 0;
+                long n = 0;
+                int vocab = m.Config.VocabSize;
+                foreach (var w in calibration.Windows)
+                {
+                    var logits = m.Transformer.PrefillAllLogits(w, 0, m.Transformer.CreateDenseCache(w.Length)).ToArray();
+                    for (int i = 0; i + 1 < w.Length; i++)
+                    {
+                        var row = logits.AsSpan(i * vocab, vocab).ToArray().Select(v => (double)v).ToArray();
+                        double max = row.Max();
+                        sum -= row[w[i + 1]] - max - Math.Log(row.Sum(v => Math.Exp(v - max)));
+                        n++;
+                    }
+                }
+                return sum / n;
+            }
+            finally { m.Transformer.Plan = LayerPlan.Full(m.Config.LayerCount); }
+        }
+        var nll = Enumerable.Range(1, m.Config.LayerCount - 2).Select(l => (Layer: l, Nll: Nll(l))).ToList();
+        var best = nll.OrderBy(t => t.Nll).ThenBy(t => t.Layer).First();
+        Assert.Equal([best.Layer], trace[1].RemovedLayers);
+        Assert.Equal(best.Nll, trace[1].Nll!.Value, 6);
+        Assert.True(trace[1].Nll > trace[0].Nll, "removing a block of a trained model should raise its loss");
+    }
+
+    [Fact]
+    public void CalibrationWindowsFromTextAreSeededAndSized()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+            var path = Path.Combine(dir, "calib.txt");
+            File.WriteAllText(path, string.Concat(Enumerable.Repeat("Once upon a time there was a little girl named Lily. She liked to play outside. ", 20)));
+            var a = CalibrationSet.FromText(m.Tokenizer, path, 32, 4, seed: 7);
+            var b = CalibrationSet.FromText(m.Tokenizer, path, 32, 4, seed: 7);
+            Assert.Equal(4, a.Windows.Count);
+            Assert.All(a.Windows, w => Assert.Equal(32, w.Length));
+            Assert.Equal(a.Windows.SelectMany(w => w), b.Windows.SelectMany(w => w));
+            var all = CalibrationSet.FromText(m.Tokenizer, path, 32, 1000);   // the text holds fewer: consecutive windows
+            Assert.Equal(m.Tokenizer.Encode(File.ReadAllText(path)), all.Windows.SelectMany(w => w).ToArray());
+            File.WriteAllText(path, "");
+            Assert.Throws<Sieve.Formats.ModelFileException>(() => CalibrationSet.FromText(m.Tokenizer, path, 32, 4));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void AngularDistanceReadsTheResidualStreamAndPicksTheClosestBlock()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        int[] prompt = [1, 403, 407, 261, 378, 432, 383];
+        var ad = AngularDistance.Measure(m.Transformer, [prompt]);
+        // The captured last state, through the final norm and LM head, is the model's own logits.
+        var capture = new ResidualCapture(m.Config.LayerCount, m.Config.Dim, prompt.Length - 1);
+        m.Transformer.Hook = capture;
+        var logits = m.Transformer.Prefill(prompt, 0, m.Transformer.CreateDenseCache(prompt.Length)).ToArray();
+        m.Transformer.Hook = null;
+        var normed = new float[m.Config.Dim];
+        Sieve.Kernels.RmsNorm.Apply(capture.States[^1], m.Checkpoint.Weights.OutputNorm, m.Config.NormEps, normed);
+        var row = new float[m.Config.Dim];
+        Sieve.Kernels.Dequantize.Row(m.Checkpoint.Weights.Output.Type, m.Checkpoint.Weights.Output.Row(403), row);
+        Assert.Equal(logits[403], normed.Zip(row).Sum(p => p.First * p.Second), 2);
+
+        for (int n = 1; n <= m.Config.LayerCount - 1; n++)
+        {
+            double Scalar(int s)
+            {
+                double dot = 0, a = 0, b = 0;
+                for (int i = 0; i < m.Config.Dim; i++)
+                {
+                    dot += capture.States[s][i] * (double)capture.States[s + n][i];
+                    a += capture.States[s][i] * (double)capture.States[s][i];
+                    b += capture.States[s + n][i] * (double)capture.States[s + n][i];
+                }
+                return Math.Acos(dot / Math.Sqrt(a * b)) / Math.PI;
+            }
+            var starts = Enumerable.Range(0, m.Config.LayerCount - n);
+            int best = starts.OrderBy(Scalar).ThenBy(s => s).First();
+            Assert.Equal(Enumerable.Range(best, n), ad.BestBlock(n));
+            Assert.DoesNotContain(m.Config.LayerCount - 1, ad.BestBlock(n));
+        }
+    }
+
+    [Fact]
+    public void RecomputedBlockInfluenceMeasuresThePrunedModel()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var samples = Task();
+        var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).ToList();
+        var trace = new IterativePruning(m.Transformer, m.Tokenizer, samples).ByRecomputedImportance(() => BlockInfluence.Measure(m.Transformer, prompts), 2);
+        var dense = BlockInfluence.Measure(m.Transformer, prompts);
+        int first = Enumerable.Range(0, m.Config.LayerCount).OrderBy(l => dense[l]).First();
+        Assert.Equal([first], trace[1].RemovedLayers);
+        m.Transformer.Plan = LayerPlan.Removing(m.Config.LayerCount, [first]);
+        var pruned = BlockInfluence.Measure(m.Transformer, prompts);
+        m.Transformer.Plan = LayerPlan.Full(m.Config.LayerCount);
+        Assert.True(double.IsNaN(pruned[first]));
+        int second = Enumerable.Range(0, m.Config.LayerCount).Where(l => l != first).OrderBy(l => pruned[l]).First();
+        Assert.Equal(new[] { first, second }.Order(), trace[2].RemovedLayers);
     }
 }

@@ -9,7 +9,7 @@ namespace Sieve.Eval.Tasks;
 /// </summary>
 public static class McqParquet
 {
-    public static List<McqSample> Load(string path, string format = "auto", int limit = 0)
+    public static List<McqSample> Load(string path, string format = "auto", int limit = 0, McqRendering rendering = McqRendering.Native)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
         try
@@ -23,11 +23,12 @@ public static class McqParquet
                 "hellaswag" => Read<HellaSwagRow>(path),
                 "piqa" => Read<PiqaRow>(path),
                 "boolq" => Read<BoolqRow>(path),
+                "winogrande" => Read<WinograndeRow>(path),
                 _ => throw new ArgumentException($"unknown task format '{format}'"),
             };
             if (limit > 0) rows = rows.Take(limit);
             var lines = rows.Select(r => JsonSerializer.Serialize(r, r.GetType())).ToList();
-            return McqTask.FromJsonLines(path, lines, format);
+            return McqTask.FromJsonLines(path, lines, format, rendering);
         }
         catch (Exception e) when (e is not Formats.ModelFileException and not FileNotFoundException and not ArgumentException)
         {
@@ -52,6 +53,7 @@ public static class McqParquet
         if (names.IsSupersetOf(["answerKey", "choices"])) return "arc";
         if (names.IsSupersetOf(["endings", "ctx_a"])) return "hellaswag";
         if (names.IsSupersetOf(["goal", "sol1"])) return "piqa";
+        if (names.IsSupersetOf(["sentence", "option1", "option2"])) return "winogrande";
         if (names.IsSupersetOf(["passage", "question"])) return "boolq";
         if (names.IsSupersetOf(["question", "choices", "answer"])) return "generic";
         throw new ArgumentException($"{path}: unknown column layout ({string.Join(", ", names)})");
@@ -64,6 +66,7 @@ public static class McqParquet
     sealed class ArcRow { public string question { get; set; } = ""; public string answerKey { get; set; } = ""; public ArcChoices choices { get; set; } = new(); }
     sealed class HellaSwagRow { public string activity_label { get; set; } = ""; public string ctx_a { get; set; } = ""; public string ctx_b { get; set; } = ""; public List<string> endings { get; set; } = []; public string label { get; set; } = ""; }
     sealed class PiqaRow { public string goal { get; set; } = ""; public string sol1 { get; set; } = ""; public string sol2 { get; set; } = ""; public long label { get; set; } }
+    sealed class WinograndeRow { public string sentence { get; set; } = ""; public string option1 { get; set; } = ""; public string option2 { get; set; } = ""; public string answer { get; set; } = ""; }
     sealed class BoolqRow { public string passage { get; set; } = ""; public string question { get; set; } = ""; public long label { get; set; } }
 #pragma warning restore IDE1006
 }

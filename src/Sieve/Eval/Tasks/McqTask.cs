@@ -8,22 +8,25 @@ namespace Sieve.Eval.Tasks;
 /// </summary>
 public static class McqTask
 {
-    public static readonly string[] Formats = ["generic", "mmlu", "arc", "hellaswag", "piqa", "boolq"];
+    public static readonly string[] Formats = ["generic", "mmlu", "arc", "hellaswag", "piqa", "winogrande", "boolq"];
 
     /// <summary>
     /// Reads a task file: JSONL, or Parquet (by extension). <paramref name="format"/> "auto" picks the layout from
     /// the first record's fields.
     /// </summary>
-    public static List<McqSample> Load(string path, string format = "auto", int limit = 0)
+    /// <param name="rendering">Native: the harness's own template for the layout. Lettered: every layout as an
+    /// MMLU-style question with lettered options, scored by the letter (method notes §1.2: "render them in the same
+    /// lettered format"), so the decision probe reads one position for any task.</param>
+    public static List<McqSample> Load(string path, string format = "auto", int limit = 0, McqRendering rendering = McqRendering.Native)
     {
-        if (path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)) return McqParquet.Load(path, format, limit);
+        if (path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase)) return McqParquet.Load(path, format, limit, rendering);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
         var lines = File.ReadLines(path);
-        return FromJsonLines(path, limit > 0 ? lines.Where(l => !string.IsNullOrWhiteSpace(l)).Take(limit) : lines, format);
+        return FromJsonLines(path, limit > 0 ? lines.Where(l => !string.IsNullOrWhiteSpace(l)).Take(limit) : lines, format, rendering);
     }
 
     /// <summary>Renders JSON records (one per line) of one layout; errors name <paramref name="source"/> and the line.</summary>
-    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format)
+    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format, McqRendering rendering = McqRendering.Native)
     {
         var samples = new List<McqSample>();
         int lineNo = 0;
@@ -37,7 +40,8 @@ public static class McqTask
             try
             {
                 if (format == "auto") format = Detect(e);
-                samples.Add(Render(format, e, $"{lineNo}"));
+                var sample = Render(format, e, $"{lineNo}", rendering == McqRendering.Lettered);
+                samples.Add(sample);
             }
             catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {
@@ -55,6 +59,7 @@ public static class McqTask
         if (Has("answerKey") && Has("choices")) return "arc";
         if (Has("endings") && Has("ctx_a")) return "hellaswag";
         if (Has("goal") && Has("sol1")) return "piqa";
+        if (Has("sentence") && Has("option1") && Has("option2")) return "winogrande";
         if (Has("passage") && Has("question") && !Has("choices")) return "boolq";
         if (Has("question") && Has("choices") && Has("answer")) return "generic";
         throw new ArgumentException("unknown record layout (expected one of: " + string.Join(", ", Formats) + ")");
@@ -62,9 +67,11 @@ public static class McqTask
 
     static readonly string[] Letters = ["A", "B", "C", "D", "E", "F", "G", "H"];
 
-    static McqSample Render(string format, JsonElement e, string id)
+    static McqSample Render(string format, JsonElement e, string id, bool lettered)
     {
         string S(string k) => e.GetProperty(k).GetString() ?? throw new FormatException($"'{k}' is null");
+        McqSample Native(string context, List<string> choices, int gold, string question) =>
+            lettered ? Lettered(id, "", question, choices, gold, null) : new McqSample(id, context, choices, gold);
         switch (format)
         {
             case "mmlu":
@@ -81,8 +88,7 @@ public static class McqTask
                 if (labels.Count != choices.Count) throw new FormatException($"{labels.Count} labels for {choices.Count} choices");
                 string head = format == "mmlu" && e.TryGetProperty("subject", out var subj)
                     ? $"The following are multiple choice questions (with answers) about {subj.GetString()!.Replace('_', ' ')}.\n\n" : "";
-                var body = S("question").Trim() + "\n" + string.Concat(choices.Select((c, i) => $"{labels[i]}. {c}\n")) + "Answer:";
-                return new McqSample(id, head + body, labels, gold, labels);
+                return Lettered(id, head, S("question"), choices, gold, labels);
             }
             case "arc":
             {
@@ -91,25 +97,46 @@ public static class McqTask
                 var label = ch.GetProperty("label").EnumerateArray().Select(c => c.GetString()!).ToList();
                 int gold = label.IndexOf(S("answerKey"));
                 if (gold < 0) throw new FormatException("answerKey is not among the labels");
-                return new McqSample(id, $"Question: {S("question")}\nAnswer:", text, gold);
+                return Native($"Question: {S("question")}\nAnswer:", text, gold, S("question"));
             }
             case "hellaswag":
             {
                 string ctxB = S("ctx_b");
                 string ctx = S("activity_label") + ": " + S("ctx_a") + " " + (ctxB.Length > 0 ? char.ToUpperInvariant(ctxB[0]) + ctxB[1..] : "");
                 var endings = e.GetProperty("endings").EnumerateArray().Select(x => HellaSwagPreprocess(x.GetString()!)).ToList();
-                return new McqSample(id, HellaSwagPreprocess(ctx), endings, Answer(e.GetProperty("label"), endings.Count));
+                return Native(HellaSwagPreprocess(ctx), endings, Answer(e.GetProperty("label"), endings.Count), HellaSwagPreprocess(ctx));
             }
             case "piqa":
-                return new McqSample(id, $"Question: {S("goal")}\nAnswer:", [S("sol1"), S("sol2")], Answer(e.GetProperty("label"), 2));
+                return Native($"Question: {S("goal")}\nAnswer:", [S("sol1"), S("sol2")], Answer(e.GetProperty("label"), 2), S("goal"));
+            case "winogrande":
+            {
+                // The harness's "multiple input" template: each option fills the blank and becomes part of the context;
+                // the text after the blank is the one continuation scored under every context.
+                string sentence = S("sentence");
+                int blank = sentence.IndexOf('_');
+                if (blank < 0) throw new FormatException("the sentence has no '_' blank");
+                List<string> options = [S("option1"), S("option2")];
+                int gold = Answer(e.GetProperty("answer"), 2, oneBased: true);
+                if (lettered) return Lettered(id, "", sentence, options, gold, null);
+                return new McqSample(id, sentence[..blank], options, gold, Continuation: sentence[(blank + 1)..].Trim());
+            }
             case "boolq":
             {
                 int gold = e.GetProperty("label") is { ValueKind: JsonValueKind.True or JsonValueKind.False } b ? (b.GetBoolean() ? 1 : 0) : Answer(e.GetProperty("label"), 2);
-                return new McqSample(id, $"{S("passage")}\nQuestion: {S("question")}?\nAnswer:", ["no", "yes"], gold);
+                return Native($"{S("passage")}\nQuestion: {S("question")}?\nAnswer:", ["no", "yes"], gold, $"{S("passage")}\nQuestion: {S("question")}?");
             }
             default:
                 throw new ArgumentException($"unknown task format '{format}' ({string.Join(", ", Formats)})");
         }
+    }
+
+    /// <summary>MMLU's layout: the question, one "X. option" line per choice, "Answer:"; the choices are the letters.</summary>
+    static McqSample Lettered(string id, string head, string question, IReadOnlyList<string> choices, int gold, IReadOnlyList<string>? labels)
+    {
+        if (choices.Count < 2 || choices.Count > Letters.Length) throw new FormatException($"{choices.Count} choices");
+        labels ??= Letters.Take(choices.Count).ToList();
+        var body = question.Trim() + "\n" + string.Concat(choices.Select((c, i) => $"{labels[i]}. {c}\n")) + "Answer:";
+        return new McqSample(id, head + body, labels, gold, labels);
     }
 
     /// <summary>
@@ -131,19 +158,25 @@ public static class McqTask
             }
             return ctx;
         }
+        if (sample.IsMultipleInput || shots.Any(s => s.IsMultipleInput))
+        {
+            // WinoGrande: a shot is its gold-filled sentence; the sample's contexts all start with the shots.
+            var solved = shots.Select(s => s.IsMultipleInput ? s.Context + s.Choices[s.Gold] + " " + s.Continuation : s.Context + " " + s.Choices[s.Gold]);
+            return sample with { Context = string.Join(marker, solved) + marker + sample.Context };
+        }
         var body = Strip(sample.Context, out var description);
         var rendered = shots.Select(s => Strip(s.Context, out _) + " " + s.Choices[s.Gold]);
         return sample with { Context = description + string.Join(marker, rendered) + marker + body };
     }
 
     /// <summary>An answer given as an index (number or numeric string) or a letter.</summary>
-    static int Answer(JsonElement a, int count)
+    static int Answer(JsonElement a, int count, bool oneBased = false)
     {
-        int i = a.ValueKind switch
+        int i = (oneBased ? -1 : 0) + a.ValueKind switch
         {
             JsonValueKind.Number => a.GetInt32(),
             JsonValueKind.String when int.TryParse(a.GetString(), out var n) => n,
-            JsonValueKind.String when a.GetString() is { Length: 1 } l && char.IsAsciiLetterUpper(l[0]) => l[0] - 'A',
+            JsonValueKind.String when a.GetString() is { Length: 1 } l && char.IsAsciiLetterUpper(l[0]) => l[0] - 'A' + (oneBased ? 1 : 0),
             _ => throw new FormatException($"answer '{a}' is neither an index nor a letter"),
         };
         if (i < 0 || i >= count) throw new FormatException($"answer {i} is outside 0..{count - 1}");
@@ -158,3 +191,6 @@ public static class McqTask
         return text.Replace("  ", " ");
     }
 }
+
+/// <summary>How a task's records become prompts: the harness's template for the layout, or MMLU-style lettered options.</summary>
+public enum McqRendering { Native, Lettered }
