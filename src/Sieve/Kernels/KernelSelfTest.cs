@@ -102,6 +102,36 @@ public static unsafe class KernelSelfTest
                 Check(o1.Zip(o2).All(t => Close(t.First, t.Second, 1e-5f)), $"attention sum, head {hd}");
             }
         }
+        foreach (int codeBytes in new[] { 1, 2, 3, 4, 8, 16, 20 })
+        {
+            // Sign-code scorers: the table scorer bit for bit, the Hamming scorer exactly.
+            int blocks = 5, channels = codeBytes * 8 - (codeBytes % 2);
+            var codes = new byte[blocks * SignCodes.BlockTokens * codeBytes];
+            rng.NextBytes(codes);
+            var lut = Values(codeBytes * 32, 2f);
+            var query = new byte[codeBytes];
+            rng.NextBytes(query);
+            var f1 = new float[blocks * 16]; var f2 = new float[blocks * 16];
+            var i1 = new int[blocks * 16]; var i2 = new int[blocks * 16];
+            fixed (byte* pc = codes, pq = query) fixed (float* pl = lut, p1 = f1, p2 = f2) fixed (int* q1 = i1, q2 = i2)
+            {
+                SignCodes.ScoreLutScalar(pc, blocks, codeBytes, pl, p1);
+                SignCodes.ScoreLut(pc, blocks, codeBytes, pl, p2);
+                Check(f1.AsSpan().SequenceEqual(f2), $"sign-code table scores, {codeBytes} code bytes");
+                SignCodes.ScoreHammingScalar(pc, blocks, codeBytes, pq, channels, q1);
+                SignCodes.ScoreHamming(pc, blocks, codeBytes, pq, channels, q2);
+                Check(i1.AsSpan().SequenceEqual(i2), $"sign-code Hamming scores, {codeBytes} code bytes");
+            }
+        }
+        foreach (var (n, k) in new[] { (1, 1), (40, 5), (1000, 100), (5000, 64), (300, 300), (777, 1) })
+        {
+            // Top-K, on scores with many ties (integers), against the sorting definition.
+            var scores = Enumerable.Range(0, n).Select(_ => (float)rng.Next(-20, 20)).ToArray();
+            var picked = new int[k];
+            int got;
+            fixed (float* ps = scores) fixed (int* pp = picked) got = TopK.Select(ps, n, k, pp);
+            Check(picked.Take(got).Order().SequenceEqual(TopK.SelectScalar(scores, k).Order()), $"top-{k} of {n}");
+        }
         return failures;
     }
 }

@@ -150,11 +150,11 @@ public sealed class Transformer
             }
             Emit(ActivationSite.K, l, stage, startPos, n, kvDim, k);
             Emit(ActivationSite.V, l, stage, startPos, n, kvDim, v);
-            cache.Append(l, startPos, n, k, v);
+            cache.Append(l, stage, startPos, n, k, v);
             if (mode == LayerMode.KvOnly) continue;   // POP: the residual passes this layer unchanged
             Emit(ActivationSite.Q, l, stage, startPos, n, qDim, q);
 
-            cache.Attend(l, startPos, n, q, att);
+            cache.Attend(l, stage, startPos, n, q, att);
             Emit(ActivationSite.AttnOut, l, stage, startPos, n, qDim, att);
             _mm.Apply(lw.Wo, att, n, xb);
             TensorPrimitives.Add(x, xb, x);

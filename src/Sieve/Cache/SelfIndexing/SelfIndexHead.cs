@@ -1,0 +1,250 @@
+using Sieve.Kernels;
+
+namespace Sieve.Cache.SelfIndexing;
+
+/// <summary>
+/// One (layer, KV head) of the Self-Indexing cache after the prompt was compressed (method notes §1.3): the
+/// per-channel median m and scale a, the dense set D (centred keys and values in F16), and the compressed tokens —
+/// sign bits (the index, in <see cref="SignCodes"/>' blocked layout), 2-bit key magnitudes and 2-bit values with
+/// F16 group parameters — plus the 16-centroid table per 4-channel group that turns sign codes into scores.
+/// Compressed slots hold the prompt's non-dense tokens in position order, then every token appended after the
+/// boundary.
+/// </summary>
+public sealed class SelfIndexHead
+{
+    public int HeadDim { get; }
+    public float[] Median { get; }
+    public float[] ChannelScale { get; }
+    /// <summary>Centroid of group g for code c, channel r: [(16g + c)·4 + r], in the centred (not normalised) space.</summary>
+    public float[] Centroids { get; }
+    public int[] DensePositions { get; }
+    readonly ushort[] _denseK, _denseV;
+
+    readonly int _codeBytes, _kvBytes, _paramsPerToken;
+    readonly byte[] _signs, _kCodes, _vCodes;
+    readonly ushort[] _params;
+
+    /// <summary>Compressed slots in use; the first <see cref="PromptCount"/> are prompt tokens.</summary>
+    public int Count { get; private set; }
+    public int PromptCount { get; }
+    public int SlotCapacity { get; }
+    /// <summary>Position of the first token appended after the boundary (slot <see cref="PromptCount"/>).</summary>
+    public int GeneratedStart { get; }
+
+    SelfIndexHead(int headDim, int promptTokens, int denseSize, int slotCapacity)
+    {
+        HeadDim = headDim;
+        Median = new float[headDim];
+        ChannelScale = new float[headDim];
+        _codeBytes = SignCodes.CodeBytes(headDim);
+        Centroids = new float[SignCodes.Groups(headDim) * 16 * 4];
+        DensePositions = new int[denseSize];
+        _denseK = new ushort[denseSize * headDim];
+        _denseV = new ushort[denseSize * headDim];
+        PromptCount = promptTokens - denseSize;
+        GeneratedStart = promptTokens;
+        SlotCapacity = slotCapacity;
+        _kvBytes = TwoBitGroups.CodeBytes(headDim);
+        _paramsPerToken = 2 * TwoBitGroups.GroupCount(headDim);
+        int blocks = (slotCapacity + SignCodes.BlockTokens - 1) / SignCodes.BlockTokens;
+        _signs = new byte[blocks * SignCodes.BlockBytes(headDim)];
+        _kCodes = new byte[slotCapacity * _kvBytes];
+        _vCodes = new byte[slotCapacity * _kvBytes];
+        _params = new ushort[slotCapacity * 2 * _paramsPerToken];
+    }
+
+    /// <summary>
+    /// Compresses one head's prompt. <paramref name="keys"/> and <paramref name="values"/> are N rows of
+    /// <paramref name="stride"/> floats starting at this head's offset; <paramref name="query"/> is the GQA-averaged
+    /// last prompt query (null: no query was seen, keep the most recent tokens dense instead).
+    /// </summary>
+    public static SelfIndexHead Compress(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int stride, int tokens, int headDim,
+        ReadOnlySpan<float> query, int denseSize, int slotCapacity)
+    {
+        denseSize = Math.Min(denseSize, tokens);
+        var h = new SelfIndexHead(headDim, tokens, denseSize, Math.Max(slotCapacity, tokens - denseSize));
+
+        // 1. Median centring: every key, dense or compressed, now or later, is k − m.
+        var centred = new float[tokens * headDim];
+        for (int t = 0; t < tokens; t++)
+            keys.Slice(t * stride, headDim).CopyTo(centred.AsSpan(t * headDim, headDim));
+        var column = new float[tokens];
+        for (int j = 0; j < headDim; j++)
+        {
+            for (int t = 0; t < tokens; t++) column[t] = centred[t * headDim + j];
+            h.Median[j] = SelfIndexing.Median.Lower(column);
+        }
+        for (int t = 0; t < tokens; t++)
+            for (int j = 0; j < headDim; j++) centred[t * headDim + j] -= h.Median[j];
+
+        // 2. Dense set: the top tokens by exact score against the last prompt query.
+        var dense = new int[denseSize];
+        var scores = new float[tokens];
+        if (!query.IsEmpty)
+            for (int t = 0; t < tokens; t++) scores[t] = System.Numerics.Tensors.TensorPrimitives.Dot(query, centred.AsSpan(t * headDim, headDim));
+        else
+            for (int t = 0; t < tokens; t++) scores[t] = t;
+        unsafe
+        {
+            fixed (float* ps = scores) fixed (int* pd = dense) TopK.Select(ps, tokens, denseSize, pd);
+        }
+        Array.Sort(dense);
+        dense.CopyTo(h.DensePositions, 0);
+        var isDense = new bool[tokens];
+        foreach (int t in dense) isDense[t] = true;
+        for (int i = 0; i < denseSize; i++)
+            for (int j = 0; j < headDim; j++)
+            {
+                h._denseK[i * headDim + j] = BitConverter.HalfToUInt16Bits((Half)centred[dense[i] * headDim + j]);
+                h._denseV[i * headDim + j] = BitConverter.HalfToUInt16Bits((Half)values[dense[i] * stride + j]);
+            }
+
+        // 3. Per-channel scale over the compressed tokens (a zero column keeps scale 1: its codes are all zero anyway).
+        for (int t = 0; t < tokens; t++)
+            if (!isDense[t])
+                for (int j = 0; j < headDim; j++) h.ChannelScale[j] = MathF.Max(h.ChannelScale[j], MathF.Abs(centred[t * headDim + j]));
+        for (int j = 0; j < headDim; j++) if (!(h.ChannelScale[j] > 0)) h.ChannelScale[j] = 1;
+
+        // 4–7. Sign bits, 2-bit magnitudes and values for the compressed tokens, in position order.
+        for (int t = 0; t < tokens; t++)
+            if (!isDense[t]) h.Store(centred.AsSpan(t * headDim, headDim), values.Slice(t * stride, headDim));
+
+        // 8. Centroids: the mean centred sub-vector of each (group, code) over the compressed prompt tokens.
+        h.BuildCentroids(centred, isDense);
+        return h;
+    }
+
+    void BuildCentroids(float[] centred, bool[] isDense)
+    {
+        int groups = SignCodes.Groups(HeadDim), tokens = isDense.Length;
+        var counts = new int[groups * 16];
+        var meanAbs = new double[HeadDim];
+        int compressed = 0;
+        for (int t = 0; t < tokens; t++)
+        {
+            if (isDense[t]) continue;
+            compressed++;
+            var k = centred.AsSpan(t * HeadDim, HeadDim);
+            for (int g = 0; g < groups; g++)
+            {
+                int code = 0;
+                for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) if (k[4 * g + r] > 0) code |= 1 << r;
+                counts[g * 16 + code]++;
+                for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) Centroids[(g * 16 + code) * 4 + r] += k[4 * g + r];
+            }
+            for (int j = 0; j < HeadDim; j++) meanAbs[j] += MathF.Abs(k[j]);
+        }
+        for (int j = 0; j < HeadDim; j++) meanAbs[j] = compressed > 0 ? meanAbs[j] / compressed : 0;
+        for (int g = 0; g < groups; g++)
+            for (int c = 0; c < 16; c++)
+                for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++)
+                {
+                    ref float cell = ref Centroids[(g * 16 + c) * 4 + r];
+                    // An empty bucket (the reference divides by zero there) gets the sign-consistent mean magnitude:
+                    // the code's own signs times the channel's mean |k̃| — the expected centroid under independence.
+                    cell = counts[g * 16 + c] > 0 ? cell / counts[g * 16 + c] : (float)(((c >> r) & 1) != 0 ? meanAbs[4 * g + r] : -meanAbs[4 * g + r]);
+                }
+    }
+
+    /// <summary>Appends a token after the boundary: centred with the prompt's median, normalised with its scale.</summary>
+    public void Append(ReadOnlySpan<float> key, ReadOnlySpan<float> value)
+    {
+        if (Count >= SlotCapacity) throw new InvalidOperationException($"the compressed KV store holds {SlotCapacity} tokens");
+        Span<float> centred = stackalloc float[HeadDim];
+        for (int j = 0; j < HeadDim; j++) centred[j] = key[j] - Median[j];
+        Store(centred, value);
+    }
+
+    void Store(ReadOnlySpan<float> centred, ReadOnlySpan<float> value)
+    {
+        int slot = Count++;
+        Span<float> normalised = stackalloc float[HeadDim];
+        for (int j = 0; j < HeadDim; j++) normalised[j] = centred[j] / ChannelScale[j];
+        SignCodes.Pack(normalised, _signs, slot);
+        var p = _params.AsSpan(slot * 2 * _paramsPerToken, 2 * _paramsPerToken);
+        TwoBitGroups.Encode(normalised, magnitude: true, _kCodes.AsSpan(slot * _kvBytes, _kvBytes), p[.._paramsPerToken]);
+        TwoBitGroups.Encode(value, magnitude: false, _vCodes.AsSpan(slot * _kvBytes, _kvBytes), p[_paramsPerToken..]);
+    }
+
+    /// <summary>Forgets compressed slots from <paramref name="count"/> on (tokens appended after the boundary only).</summary>
+    public void TruncateSlots(int count)
+    {
+        if (count < PromptCount) throw new InvalidOperationException("cannot forget compressed prompt tokens");
+        Count = Math.Min(Count, count);
+    }
+
+    /// <summary>Position of a compressed slot: prompt slots skip the dense positions; later slots follow the prompt.</summary>
+    public int PositionOf(int slot)
+    {
+        if (slot >= PromptCount) return GeneratedStart + slot - PromptCount;
+        int pos = slot;
+        foreach (int d in DensePositions) if (d <= pos) pos++;
+        return pos;
+    }
+
+    /// <summary>The table T[16g + c] = centroid_g[c] · q̄_g for this query (padding groups contribute zero).</summary>
+    public void BuildLut(ReadOnlySpan<float> query, Span<float> lut)
+    {
+        int groups = SignCodes.Groups(HeadDim);
+        for (int g = 0; g < groups; g++)
+            for (int c = 0; c < 16; c++)
+            {
+                float s = 0;
+                for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) s += Centroids[(g * 16 + c) * 4 + r] * query[4 * g + r];
+                lut[g * 16 + c] = s;
+            }
+    }
+
+    public unsafe void ScoreLut(ReadOnlySpan<float> lut, int tokens, float* scores, bool scalar = false)
+    {
+        int blocks = (tokens + SignCodes.BlockTokens - 1) / SignCodes.BlockTokens;
+        fixed (byte* codes = _signs) fixed (float* t = lut)
+        {
+            if (scalar) SignCodes.ScoreLutScalar(codes, blocks, _codeBytes, t, scores);
+            else SignCodes.ScoreLut(codes, blocks, _codeBytes, t, scores);
+        }
+    }
+
+    public unsafe void ScoreHamming(ReadOnlySpan<byte> queryBits, int tokens, int* scores, bool scalar = false)
+    {
+        int blocks = (tokens + SignCodes.BlockTokens - 1) / SignCodes.BlockTokens;
+        fixed (byte* codes = _signs) fixed (byte* q = queryBits)
+        {
+            if (scalar) SignCodes.ScoreHammingScalar(codes, blocks, _codeBytes, q, HeadDim, scores);
+            else SignCodes.ScoreHamming(codes, blocks, _codeBytes, q, HeadDim, scores);
+        }
+    }
+
+    /// <summary>Sign-code byte i of a slot, and the code of group g (for the reference scorer in tests).</summary>
+    public ReadOnlySpan<byte> SignBlocks => _signs;
+    public int CodeBytes => _codeBytes;
+
+    /// <summary>Dequantised centred key of a compressed slot.</summary>
+    public void DecodeKey(int slot, Span<float> output)
+    {
+        Span<byte> signs = stackalloc byte[_codeBytes];
+        for (int i = 0; i < _codeBytes; i++) signs[i] = SignCodes.Byte(_signs, _codeBytes, slot, i);
+        TwoBitGroups.DecodeKey(_kCodes.AsSpan(slot * _kvBytes, _kvBytes), _params.AsSpan(slot * 2 * _paramsPerToken, _paramsPerToken),
+            signs, ChannelScale, output[..HeadDim]);
+    }
+
+    public void DecodeValue(int slot, Span<float> output) =>
+        TwoBitGroups.DecodeValues(_vCodes.AsSpan(slot * _kvBytes, _kvBytes), _params.AsSpan(slot * 2 * _paramsPerToken + _paramsPerToken, _paramsPerToken), output[..HeadDim]);
+
+    public void DenseKey(int i, Span<float> output)
+    {
+        for (int j = 0; j < HeadDim; j++) output[j] = (float)BitConverter.UInt16BitsToHalf(_denseK[i * HeadDim + j]);
+    }
+
+    public void DenseValue(int i, Span<float> output)
+    {
+        for (int j = 0; j < HeadDim; j++) output[j] = (float)BitConverter.UInt16BitsToHalf(_denseV[i * HeadDim + j]);
+    }
+
+    /// <summary>Bytes of the per-token buffers (sign bits, key and value codes, group parameters) per compressed slot.</summary>
+    public double BytesPerSlot => (double)(_signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * sizeof(ushort)) / SlotCapacity;
+
+    /// <summary>Everything this head holds: per-token buffers, the dense set, centroids, median and scale.</summary>
+    public long Bytes => _signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * 2L
+        + (_denseK.Length + _denseV.Length) * 2L + DensePositions.Length * 4L + (Centroids.Length + Median.Length + ChannelScale.Length) * 4L;
+}
