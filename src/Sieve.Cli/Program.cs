@@ -12,5 +12,6 @@ var root = new RootCommand("Sieve: run, study and speed up Llama-family models o
     EvalCommand.Create(),
     AnalyzeCommand.Create(),
     PruneCommand.Create(),
+    PerplexityCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -44,5 +44,8 @@ public sealed class DenseKvCache : IKvCache
     public void Attend(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> q, Span<float> output) =>
         _attention.Run(_k[layer], _v[layer], startPos, count, q, output);
 
+    /// <summary>A layer's keys, position-major (p·kvDim + kvHead·headDim + d), for metrics that need the exact ones.</summary>
+    public ReadOnlySpan<float> Keys(int layer) => _k[layer].AsSpan(0, _length * _shape.KvDim);
+
     public void Truncate(int length) => _length = Math.Clamp(length, 0, _length);
 }

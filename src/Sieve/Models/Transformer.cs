@@ -60,6 +60,9 @@ public sealed class Transformer
 
     public DenseKvCache CreateDenseCache(int capacity) => new(KvCacheShape.Of(Config, capacity), Pool);
 
+    /// <summary>A cache of the given method (dense, self-indexing, Quest, a press …) for this model.</summary>
+    public IKvCache CreateCache(KvCacheSpec spec, int capacity) => spec.Create(KvCacheShape.Of(Config, capacity), Pool);
+
     /// <summary>Runs the prompt through the model from <paramref name="startPos"/>; returns logits of the last token.</summary>
     public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens, int startPos, IKvCache cache) =>
         Forward(tokens, startPos, cache, ForwardStage.Prefill, allLogits: false);

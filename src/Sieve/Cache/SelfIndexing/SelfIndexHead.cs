@@ -23,6 +23,7 @@ public sealed class SelfIndexHead
     readonly int _codeBytes, _kvBytes, _paramsPerToken;
     readonly byte[] _signs, _kCodes, _vCodes;
     readonly ushort[] _params;
+    readonly Half[]? _fullK, _fullV;   // the "index only" ablation: attention reads F16 rows, the codes only select
 
     /// <summary>Compressed slots in use; the first <see cref="PromptCount"/> are prompt tokens.</summary>
     public int Count { get; private set; }
@@ -31,7 +32,7 @@ public sealed class SelfIndexHead
     /// <summary>Position of the first token appended after the boundary (slot <see cref="PromptCount"/>).</summary>
     public int GeneratedStart { get; }
 
-    SelfIndexHead(int headDim, int promptTokens, int denseSize, int slotCapacity)
+    SelfIndexHead(int headDim, int promptTokens, int denseSize, int slotCapacity, bool fullPrecision)
     {
         HeadDim = headDim;
         Median = new float[headDim];
@@ -51,18 +52,25 @@ public sealed class SelfIndexHead
         _kCodes = new byte[slotCapacity * _kvBytes];
         _vCodes = new byte[slotCapacity * _kvBytes];
         _params = new ushort[slotCapacity * 2 * _paramsPerToken];
+        if (fullPrecision)
+        {
+            _fullK = new Half[slotCapacity * headDim];
+            _fullV = new Half[slotCapacity * headDim];
+        }
     }
 
     /// <summary>
     /// Compresses one head's prompt. <paramref name="keys"/> and <paramref name="values"/> are N rows of
     /// <paramref name="stride"/> floats starting at this head's offset; <paramref name="query"/> is the GQA-averaged
     /// last prompt query (null: no query was seen, keep the most recent tokens dense instead).
+    /// <paramref name="fullPrecision"/> keeps F16 rows beside the codes for attention (the ablation that isolates
+    /// the index from the 2-bit storage).
     /// </summary>
     public static SelfIndexHead Compress(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int stride, int tokens, int headDim,
-        ReadOnlySpan<float> query, int denseSize, int slotCapacity)
+        ReadOnlySpan<float> query, int denseSize, int slotCapacity, bool fullPrecision = false)
     {
         denseSize = Math.Min(denseSize, tokens);
-        var h = new SelfIndexHead(headDim, tokens, denseSize, Math.Max(slotCapacity, tokens - denseSize));
+        var h = new SelfIndexHead(headDim, tokens, denseSize, Math.Max(slotCapacity, tokens - denseSize), fullPrecision);
 
         // 1. Median centring: every key, dense or compressed, now or later, is k − m.
         var centred = new float[tokens * headDim];
@@ -164,6 +172,11 @@ public sealed class SelfIndexHead
         var p = _params.AsSpan(slot * 2 * _paramsPerToken, 2 * _paramsPerToken);
         TwoBitGroups.Encode(normalised, magnitude: true, _kCodes.AsSpan(slot * _kvBytes, _kvBytes), p[.._paramsPerToken]);
         TwoBitGroups.Encode(value, magnitude: false, _vCodes.AsSpan(slot * _kvBytes, _kvBytes), p[_paramsPerToken..]);
+        if (_fullK != null)
+        {
+            System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(centred, _fullK.AsSpan(slot * HeadDim, HeadDim));
+            System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(value[..HeadDim], _fullV!.AsSpan(slot * HeadDim, HeadDim));
+        }
     }
 
     /// <summary>Forgets compressed slots from <paramref name="count"/> on (tokens appended after the boundary only).</summary>
@@ -222,14 +235,22 @@ public sealed class SelfIndexHead
     /// <summary>Dequantised centred key of a compressed slot.</summary>
     public void DecodeKey(int slot, Span<float> output)
     {
+        if (_fullK != null)
+        {
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_fullK.AsSpan(slot * HeadDim, HeadDim), output[..HeadDim]);
+            return;
+        }
         Span<byte> signs = stackalloc byte[_codeBytes];
         for (int i = 0; i < _codeBytes; i++) signs[i] = SignCodes.Byte(_signs, _codeBytes, slot, i);
         TwoBitGroups.DecodeKey(_kCodes.AsSpan(slot * _kvBytes, _kvBytes), _params.AsSpan(slot * 2 * _paramsPerToken, _paramsPerToken),
             signs, ChannelScale, output[..HeadDim]);
     }
 
-    public void DecodeValue(int slot, Span<float> output) =>
-        TwoBitGroups.DecodeValues(_vCodes.AsSpan(slot * _kvBytes, _kvBytes), _params.AsSpan(slot * 2 * _paramsPerToken + _paramsPerToken, _paramsPerToken), output[..HeadDim]);
+    public void DecodeValue(int slot, Span<float> output)
+    {
+        if (_fullV != null) System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_fullV.AsSpan(slot * HeadDim, HeadDim), output[..HeadDim]);
+        else TwoBitGroups.DecodeValues(_vCodes.AsSpan(slot * _kvBytes, _kvBytes), _params.AsSpan(slot * 2 * _paramsPerToken + _paramsPerToken, _paramsPerToken), output[..HeadDim]);
+    }
 
     public void DenseKey(int i, Span<float> output)
     {
@@ -242,9 +263,10 @@ public sealed class SelfIndexHead
     }
 
     /// <summary>Bytes of the per-token buffers (sign bits, key and value codes, group parameters) per compressed slot.</summary>
-    public double BytesPerSlot => (double)(_signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * sizeof(ushort)) / SlotCapacity;
+    public double BytesPerSlot => (double)(_signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * sizeof(ushort)
+        + ((_fullK?.Length ?? 0) + (_fullV?.Length ?? 0)) * 2L) / SlotCapacity;
 
     /// <summary>Everything this head holds: per-token buffers, the dense set, centroids, median and scale.</summary>
-    public long Bytes => _signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * 2L
+    public long Bytes => _signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * 2L + ((_fullK?.Length ?? 0) + (_fullV?.Length ?? 0)) * 2L
         + (_denseK.Length + _denseV.Length) * 2L + DensePositions.Length * 4L + (Centroids.Length + Median.Length + ChannelScale.Length) * 4L;
 }

@@ -153,7 +153,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
             bool haveQuery = _lastQuery[layer] != null;
             if (haveQuery) GroupMean(_lastQuery[layer]!, h, qbar);
             heads[h] = SelfIndexHead.Compress(_prefillK[layer].AsSpan(h * hd), _prefillV[layer].AsSpan(h * hd), kvDim, n, hd,
-                haveQuery ? qbar : default, _options.DenseSet, Capacity - Math.Min(_options.DenseSet, n));
+                haveQuery ? qbar : default, _options.DenseSet, Capacity - Math.Min(_options.DenseSet, n), _options.FullPrecisionStorage);
         }
         if (_options.Scorer == SelfIndexScorer.Hamming) _queryMedian[layer] = WindowMedian(layer);
         _heads[layer] = heads;

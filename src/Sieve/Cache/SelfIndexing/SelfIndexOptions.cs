@@ -21,6 +21,8 @@ public sealed record SelfIndexOptions
     /// <summary>Tokens appended after the boundary (the question, the answer so far) always attended, the most recent this many (the code pre-allocates 512).</summary>
     public int RecentCap { get; init; } = 512;
     public SelfIndexScorer Scorer { get; init; } = SelfIndexScorer.Lut;
+    /// <summary>Ablation: keep F16 keys and values beside the codes and attend over those, so only the index is approximate (the authors' "16+1 bits" mock path stores full precision too).</summary>
+    public bool FullPrecisionStorage { get; init; }
     /// <summary>Prompt queries whose per-channel median centres the query of the Hamming ablation.</summary>
     public int QueryWindow { get; init; } = 64;
     /// <summary>Record each decode step's candidates and selection (for fidelity metrics); costs memory.</summary>

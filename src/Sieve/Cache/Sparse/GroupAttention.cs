@@ -1,0 +1,76 @@
+using System.Numerics.Tensors;
+using Sieve.Kernels;
+
+namespace Sieve.Cache.Sparse;
+
+/// <summary>
+/// Exact softmax attention of one KV head's query group over a set of stored rows — a contiguous range or a list of
+/// slots — reading each key and value once for all G query heads, in tiles converted to F32.
+/// </summary>
+internal sealed unsafe class GroupAttention
+{
+    const int Tile = 256;
+    float[] _tile = [], _scores = [], _partial = [];
+
+    /// <param name="slots">Rows to attend (ascending); null for the range [start, start + count).</param>
+    /// <param name="q">G query heads, head dim apart; <paramref name="output"/> likewise.</param>
+    public void Run(HeadStore store, int start, int count, List<int>? slots, float* q, int groups, float* output)
+    {
+        int hd = store.HeadDim, n = slots?.Count ?? count;
+        if (n == 0)
+        {
+            new Span<float>(output, groups * hd).Clear();
+            return;
+        }
+        if (_tile.Length < Tile * hd) _tile = new float[Tile * hd];
+        if (_scores.Length < groups * n) _scores = new float[Math.Max(groups * n, _scores.Length * 2)];
+        if (_partial.Length < hd) _partial = new float[hd];
+        float scale = 1f / MathF.Sqrt(hd);
+        fixed (float* tile = _tile, scores = _scores, partial = _partial)
+        {
+            for (int c0 = 0; c0 < n; c0 += Tile)
+            {
+                int m = Math.Min(Tile, n - c0);
+                Gather(store, start, slots, c0, m, keys: true);
+                for (int g = 0; g < groups; g++) Attention.Scores(q + g * hd, tile, hd, m, hd, scale, scores + g * n + c0);
+            }
+            for (int g = 0; g < groups; g++) Softmax.Apply(new Span<float>(scores + g * n, n));
+            for (int c0 = 0; c0 < n; c0 += Tile)
+            {
+                int m = Math.Min(Tile, n - c0);
+                Gather(store, start, slots, c0, m, keys: false);
+                for (int g = 0; g < groups; g++)
+                {
+                    var o = new Span<float>(output + g * hd, hd);
+                    if (c0 == 0) Attention.WeightedSum(scores + g * n, tile, hd, m, hd, output + g * hd);
+                    else
+                    {
+                        Attention.WeightedSum(scores + g * n + c0, tile, hd, m, hd, partial);
+                        TensorPrimitives.Add(o, new ReadOnlySpan<float>(partial, hd), o);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows c0..c0+m of the set into the tile, reading runs of consecutive slots in one conversion each.</summary>
+    void Gather(HeadStore store, int start, List<int>? slots, int c0, int m, bool keys)
+    {
+        int hd = store.HeadDim;
+        if (slots == null)
+        {
+            if (keys) store.ReadKeys(start + c0, m, _tile);
+            else store.ReadValues(start + c0, m, _tile);
+            return;
+        }
+        for (int i = 0; i < m;)
+        {
+            int first = slots[c0 + i], run = 1;
+            while (i + run < m && slots[c0 + i + run] == first + run) run++;
+            var dst = _tile.AsSpan(i * hd, run * hd);
+            if (keys) store.ReadKeys(first, run, dst);
+            else store.ReadValues(first, run, dst);
+            i += run;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Numerics.Tensors;
+
+namespace Sieve.Cache.Sparse;
+
+/// <summary>
+/// The exact top-K by q̄·k over the full-precision keys: what every approximate selector tries to find. It reads
+/// every key, so it saves nothing; it bounds the accuracy a selector of that budget can reach.
+/// </summary>
+public sealed class ExactTopKSelector : ITokenSelector
+{
+    public string Name => "exact-topk";
+    public IHeadSelector CreateHead(int layer, int kvHead) => new Head();
+
+    sealed class Head : IHeadSelector
+    {
+        float[] _keys = [], _scores = [];
+
+        public void Build(HeadStore store) { }
+        public void OnAppend(HeadStore store, int slot) { }
+
+        public unsafe int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked)
+        {
+            int hd = store.HeadDim;
+            if (_keys.Length < candidates * hd) _keys = new float[candidates * hd];
+            if (_scores.Length < candidates) _scores = new float[candidates];
+            store.ReadKeys(0, candidates, _keys);
+            for (int t = 0; t < candidates; t++) _scores[t] = TensorPrimitives.Dot(query[..hd], _keys.AsSpan(t * hd, hd));
+            var top = new int[Math.Min(k, candidates)];
+            int n;
+            fixed (float* ps = _scores) fixed (int* pt = top) n = Kernels.TopK.Select(ps, candidates, k, pt);
+            Array.Sort(top, 0, n);
+            for (int i = 0; i < n; i++) picked.Add(top[i]);
+            return n;
+        }
+    }
+}
+
+/// <summary>K tokens drawn at random (seeded by layer, head and position): the control any selector must beat.</summary>
+public sealed class RandomSelector(int seed = 0) : ITokenSelector
+{
+    public string Name => "random";
+    public IHeadSelector CreateHead(int layer, int kvHead) => new Head(seed ^ (layer * 7919) ^ (kvHead * 104729));
+
+    sealed class Head(int seed) : IHeadSelector
+    {
+        public void Build(HeadStore store) { }
+        public void OnAppend(HeadStore store, int slot) { }
+
+        public int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked)
+        {
+            var rng = new Random(seed ^ position * 31);
+            var chosen = Enumerable.Range(0, candidates).OrderBy(_ => rng.Next()).Take(k).Order().ToList();
+            picked.AddRange(chosen);
+            return chosen.Count;
+        }
+    }
+}

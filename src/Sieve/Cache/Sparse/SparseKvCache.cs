@@ -1,0 +1,244 @@
+using System.Runtime.CompilerServices;
+using Sieve.Kernels;
+using Sieve.Models;
+using Sieve.Threading;
+
+namespace Sieve.Cache.Sparse;
+
+/// <summary>
+/// Full-precision keys and values per KV head (F32 or F16) with the engine's two KV seams: a press
+/// (<see cref="IKvPress"/>) that evicts at the prefill/decode boundary, and a selector (<see cref="ITokenSelector"/>)
+/// that picks the top-K tokens at each decode step. With neither it is the dense F16 (or F32) cache.
+/// </summary>
+/// <remarks>
+/// The boundary of a layer is its first decode-stage append: the press runs over the prompt rows, the selector
+/// builds its index. Prefill attends densely and causally over what is stored. A decode row attends, per KV head,
+/// to the selector's picks among the older rows plus every row appended since the boundary (the most recent
+/// <see cref="SparseKvOptions.RecentCap"/>); without a selector, to everything stored up to its position.
+/// </remarks>
+public sealed class SparseKvCache : IKvCache, ISelectionTrace
+{
+    readonly KvCacheShape _shape;
+    readonly SparseKvOptions _o;
+    readonly WorkerPool? _pool;
+    readonly HeadStore[][] _stores;
+    readonly IHeadSelector[]?[] _selectors;
+    readonly bool[] _crossed;
+    readonly float[]?[] _window;     // [layer][W·qDim] ring of the latest prefill queries (press only)
+    readonly int[] _windowCount;
+    readonly SelectionRecord?[,] _trace;
+    readonly Work _work;
+    int _length;
+
+    public SparseKvCache(KvCacheShape shape, SparseKvOptions options, WorkerPool? pool = null)
+    {
+        _shape = shape;
+        _o = options;
+        _pool = pool;
+        _stores = new HeadStore[shape.Layers][];
+        for (int l = 0; l < shape.Layers; l++)
+        {
+            _stores[l] = new HeadStore[shape.KvHeads];
+            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = new HeadStore(shape.HeadDim, options.Element, trackPositions: options.Press != null, Math.Min(shape.Capacity, 256));
+        }
+        _selectors = new IHeadSelector[shape.Layers][];
+        _crossed = new bool[shape.Layers];
+        _window = new float[shape.Layers][];
+        _windowCount = new int[shape.Layers];
+        _trace = new SelectionRecord[shape.Layers, shape.KvHeads];
+        _work = new Work(this);
+    }
+
+    public SparseKvOptions Options => _o;
+    public int Length => _length;
+    public int Capacity => _shape.Capacity;
+    public HeadStore Store(int layer, int kvHead) => _stores[layer][kvHead];
+    public SelectionRecord? LastSelection(int layer, int kvHead) => _trace[layer, kvHead];
+
+    public KvMemory Memory
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var layer in _stores) foreach (var s in layer) bytes += s.Bytes;
+            foreach (var w in _window) bytes += (w?.LongLength ?? 0) * 4;
+            return new KvMemory(bytes, (double)_stores[0][0].RowBytes * _shape.Layers * _shape.KvHeads, _shape.Layers, _shape.KvHeads);
+        }
+    }
+
+    public void Append(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
+    {
+        if (startPos + count > Capacity) throw new InvalidOperationException($"KV cache holds {Capacity} positions; position {startPos + count - 1} does not fit");
+        if (stage == ForwardStage.Decode && !_crossed[layer]) Cross(layer);
+        int kvDim = _shape.KvDim, hd = _shape.HeadDim;
+        var selectors = _selectors[layer];
+        for (int j = 0; j < count; j++)
+            for (int h = 0; h < _shape.KvHeads; h++)
+            {
+                var store = _stores[layer][h];
+                store.Add(startPos + j, k.Slice(j * kvDim + h * hd, hd), v.Slice(j * kvDim + h * hd, hd));
+                selectors?[h].OnAppend(store, store.Count - 1);
+            }
+        _length = Math.Max(_length, startPos + count);
+    }
+
+    /// <summary>The prefill/decode boundary of one layer: press, then index.</summary>
+    void Cross(int layer)
+    {
+        _crossed[layer] = true;
+        var stores = _stores[layer];
+        if (_o.Press != null) Press(layer, stores);
+        foreach (var s in stores) s.PromptCount = s.Count;
+        if (_o.Selector != null && layer >= _o.DenseLayers)
+        {
+            var selectors = new IHeadSelector[stores.Length];
+            for (int h = 0; h < stores.Length; h++)
+            {
+                selectors[h] = _o.Selector.CreateHead(layer, h);
+                selectors[h].Build(stores[h]);
+            }
+            _selectors[layer] = selectors;
+        }
+        _window[layer] = null;
+    }
+
+    void Press(int layer, HeadStore[] stores)
+    {
+        int hd = _shape.HeadDim, g = _shape.GroupSize, qDim = _shape.Heads * hd;
+        int rows = Math.Min(_windowCount[layer], _o.ObservationWindow);
+        var scores = new float[stores.Length][];
+        for (int h = 0; h < stores.Length; h++)
+        {
+            // This head's group queries of the window, oldest first.
+            var wq = new float[rows * g * hd];
+            for (int r = 0; r < rows; r++)
+            {
+                int ring = (_windowCount[layer] - rows + r) % _o.ObservationWindow;
+                _window[layer].AsSpan(ring * qDim + h * g * hd, g * hd).CopyTo(wq.AsSpan(r * g * hd));
+            }
+            scores[h] = new float[stores[h].Count];
+            _o.Press!.Score(new PressInput(layer, h, stores[h], wq, rows, g), scores[h]);
+        }
+        int n = stores[0].Count;
+        int budget = _o.PressBudget.Resolve(n, n);
+        var keep = _o.AdaptiveHeadBudgets ? AdaptiveKeep(scores, budget) : scores.Select(s => TopSlots(s, budget)).ToArray();
+        int room = Math.Max(0, Capacity - _length);
+        for (int h = 0; h < stores.Length; h++) stores[h].KeepOnly(keep[h], room);
+    }
+
+    static unsafe int[] TopSlots(float[] scores, int k)
+    {
+        var top = new int[Math.Min(k, scores.Length)];
+        fixed (float* s = scores) fixed (int* t = top) TopK.Select(s, scores.Length, top.Length, t);
+        Array.Sort(top);
+        return top;
+    }
+
+    /// <summary>AdaKV: each head keeps its best ⌊B/5⌋, the rest of the layer's B·H go to the best remaining scores of any head.</summary>
+    static int[][] AdaptiveKeep(float[][] scores, int budget)
+    {
+        int heads = scores.Length, floor = budget / 5;
+        var keep = scores.Select(s => TopSlots(s, floor).ToList()).ToArray();
+        var rest = new List<(float Score, int Head, int Slot)>();
+        for (int h = 0; h < heads; h++)
+        {
+            var taken = keep[h].ToHashSet();
+            for (int t = 0; t < scores[h].Length; t++) if (!taken.Contains(t)) rest.Add((scores[h][t], h, t));
+        }
+        foreach (var (_, h, t) in rest.OrderByDescending(r => r.Score).ThenBy(r => r.Head).ThenBy(r => r.Slot).Take(budget * heads - floor * heads))
+            keep[h].Add(t);
+        return keep.Select(k => k.Order().ToArray()).ToArray();
+    }
+
+    public void Attend(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
+    {
+        if (!_crossed[layer] && _o.Press != null) RememberQueries(layer, q, count);
+        _work.Run(layer, startPos, count, q, output);
+    }
+
+    void RememberQueries(int layer, ReadOnlySpan<float> q, int count)
+    {
+        int qDim = _shape.Heads * _shape.HeadDim, w = Math.Max(1, _o.ObservationWindow);
+        var ring = _window[layer] ??= new float[w * qDim];
+        for (int j = Math.Max(0, count - w); j < count; j++)
+            q.Slice(j * qDim, qDim).CopyTo(ring.AsSpan(_windowCount[layer]++ % w * qDim, qDim));
+    }
+
+    public void Truncate(int length)
+    {
+        if (length >= _length) return;
+        for (int l = 0; l < _shape.Layers; l++)
+        {
+            if (length == 0) { _crossed[l] = false; _selectors[l] = null; _window[l] = null; _windowCount[l] = 0; }
+            foreach (var s in _stores[l])
+            {
+                if (_crossed[l] && length > 0 && s.CountUpTo(length - 1) < s.PromptCount)
+                    throw new NotSupportedException("cannot truncate into a pressed prompt; start a new cache (Truncate(0))");
+                s.Truncate(length == 0 ? 0 : s.CountUpTo(length - 1));
+                if (length == 0) s.PromptCount = -1;
+            }
+        }
+        _length = length;
+    }
+
+    /// <summary>One (row, KV head) per item: choose the rows, then exact attention for the group's query heads.</summary>
+    sealed unsafe class Work(SparseKvCache c) : IRangeWork
+    {
+        int _layer, _start;
+        float* _q, _out;
+        [ThreadStatic] static GroupAttention? t_attention;
+        [ThreadStatic] static List<int>? t_slots;
+
+        public void Run(int layer, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
+        {
+            int items = count * c._shape.KvHeads;
+            fixed (float* pq = q, po = output)
+            {
+                _layer = layer; _start = startPos; _q = pq; _out = po;
+                if (c._pool != null && items > 1) c._pool.Run(this, items, grain: 1);
+                else Execute(0, items);
+                _q = _out = null;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int startItem, int endItem)
+        {
+            for (int item = startItem; item < endItem; item++)
+                AttendHead(item / c._shape.KvHeads, item % c._shape.KvHeads);
+        }
+
+        void AttendHead(int row, int kvHead)
+        {
+            var s = c._shape;
+            int hd = s.HeadDim, qDim = s.Heads * hd, pos = _start + row, g = s.GroupSize;
+            var store = c._stores[_layer][kvHead];
+            var attention = t_attention ??= new GroupAttention();
+            float* q = _q + row * qDim + kvHead * g * hd;
+            float* output = _out + row * qDim + kvHead * g * hd;
+            int visible = store.CountUpTo(pos);
+            var selector = c._selectors[_layer]?[kvHead];
+            if (selector == null)
+            {
+                attention.Run(store, 0, visible, null, q, g, output);
+                return;
+            }
+            int forcedStart = Math.Max(store.PromptCount, visible - c._o.RecentCap);
+            int candidates = Math.Min(forcedStart, visible);
+            var slots = t_slots ??= [];
+            slots.Clear();
+            int k = c._o.Budget.Resolve(pos + 1, candidates);
+            Span<float> qbar = stackalloc float[hd];
+            for (int i = 0; i < g; i++) System.Numerics.Tensors.TensorPrimitives.Add(qbar, new ReadOnlySpan<float>(q + i * hd, hd), qbar);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(qbar, 1f / g, qbar);
+            int picked = k > 0 ? selector.Select(store, qbar, candidates, k, pos, slots) : 0;
+            for (int t = forcedStart; t < visible; t++) slots.Add(t);
+            attention.Run(store, 0, 0, slots, q, g, output);
+            if (c._o.Trace)
+                c._trace[_layer, kvHead] = new SelectionRecord(pos,
+                    Enumerable.Range(0, candidates).Select(store.PositionOf).ToArray(),
+                    slots.Take(picked).Select(store.PositionOf).ToArray(),
+                    Enumerable.Range(forcedStart, Math.Max(0, visible - forcedStart)).Select(store.PositionOf).ToArray());
+        }
+    }
+}

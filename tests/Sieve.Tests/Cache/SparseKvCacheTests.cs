@@ -1,0 +1,126 @@
+using Sieve.Cache;
+using Sieve.Cache.Sparse;
+using Sieve.Models;
+
+namespace Sieve.Tests.Cache;
+
+public class SparseKvCacheTests
+{
+    static readonly int[] Prompt = [1, 403, 407, 261, 378, 432, 383, 260, 275, 290, 261, 300, 310, 320, 330, 340, 350, 360, 370, 380,
+        390, 400, 410, 420, 430, 440, 450, 460, 470, 480, 490, 500, 271, 281, 291, 301, 311, 321, 331, 341];
+
+    /// <summary>Prefill the prompt, decode a few more tokens; the logits of every decode step.</summary>
+    static List<float[]> Run(SieveModel m, IKvCache cache, int decode = 6)
+    {
+        var steps = new List<float[]> { m.Transformer.Prefill(Prompt, 0, cache).ToArray() };
+        for (int i = 0; i < decode; i++) steps.Add(m.Transformer.Decode(300 + i * 7, Prompt.Length + i, cache).ToArray());
+        return steps;
+    }
+
+    static IKvCache Create(SieveModel m, KvCacheSpec spec) => m.Transformer.CreateCache(spec, Prompt.Length + 8);
+
+    [Fact]
+    public void DenseF16FollowsDenseF32WithinHalfPrecision()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var a = Run(m, m.Transformer.CreateDenseCache(Prompt.Length + 8));
+        var b = Run(m, Create(m, KvCacheSpec.Parse("dense-f16")));
+        for (int s = 0; s < a.Count; s++)
+            for (int i = 0; i < a[s].Length; i++) Assert.Equal(a[s][i], b[s][i], 0.02);
+        var f32 = Run(m, Create(m, KvCacheSpec.Parse("dense-f16") with { Method = "exact-topk", Budget = KvBudget.OfFraction(1), Element = KvElement.F32 }));
+        for (int s = 0; s < a.Count; s++)
+            for (int i = 0; i < a[s].Length; i++) Assert.Equal(a[s][i], f32[s][i], 1e-3);   // every token selected: dense again
+    }
+
+    [Theory]
+    [InlineData("quest")]
+    [InlineData("exact-topk")]
+    [InlineData("random")]
+    [InlineData("selfindex-f16")]
+    public void ASelectorWhoseBudgetCoversEverythingIsDense(string method)
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var dense = Run(m, Create(m, KvCacheSpec.Parse("dense-f16")));
+        var sparse = Run(m, Create(m, KvCacheSpec.Parse(method, "100%") with { DenseSet = 4 }));
+        // The self-index rows are F16 copies of the median-centred keys: other roundings, the same attention.
+        double tolerance = method == "selfindex-f16" ? 0.02 : 2e-3;
+        for (int s = 0; s < dense.Count; s++)
+            for (int i = 0; i < dense[s].Length; i++) Assert.Equal(dense[s][i], sparse[s][i], tolerance);
+    }
+
+    [Fact]
+    public void QuestPageBoundsAreUpperBoundsOfEveryScoreInThePage()
+    {
+        var rng = new Random(2);
+        var store = new HeadStore(16, KvElement.F32, trackPositions: false);
+        for (int t = 0; t < 100; t++)
+            store.Add(t, Enumerable.Range(0, 16).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray(), new float[16]);
+        var head = new QuestSelector().CreateHead(0, 0);
+        head.Build(store);
+        var q = Enumerable.Range(0, 16).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+        var picked = new List<int>();
+        int n = head.Select(store, q, 100, 32, 100, picked);
+        Assert.Equal(32, n);                                    // two whole pages
+        // U(page) = Σ_j max(q_j·min_j, q_j·max_j), recomputed here: it bounds every score in its page, and the picked
+        // pages are the two with the highest U.
+        var key = new float[16];
+        var bound = new double[7];
+        for (int page = 0; page < 7; page++)
+        {
+            var rows = Enumerable.Range(page * 16, Math.Min(16, 100 - page * 16)).Select(t => { var k = new float[16]; store.ReadKey(t, k); return k; }).ToList();
+            for (int j = 0; j < 16; j++) bound[page] += Math.Max(q[j] * rows.Min(r => r[j]), q[j] * rows.Max(r => r[j]));
+            foreach (var r in rows) Assert.True(r.Zip(q).Sum(p => p.First * p.Second) <= bound[page] + 1e-5);
+        }
+        var top = Enumerable.Range(0, 7).OrderByDescending(p => bound[p]).Take(2).Order();
+        Assert.Equal(top, picked.Select(s => s / 16).Distinct().Order());
+    }
+
+    [Fact]
+    public void PressesKeepTheirBudgetAndShrinkTheCache()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        int budget = 12;
+        foreach (var method in new[] { "streamingllm", "snapkv", "knorm" })
+        {
+            var cache = (SparseKvCache)Create(m, KvCacheSpec.Parse(method, budget.ToString()) with { Window = 8 });
+            m.Transformer.Prefill(Prompt, 0, cache);
+            long before = cache.Memory.Bytes;
+            m.Transformer.Decode(300, Prompt.Length, cache);
+            for (int l = 0; l < m.Config.LayerCount; l++)
+                for (int h = 0; h < m.Config.KvHeadCount; h++)
+                {
+                    var store = cache.Store(l, h);
+                    Assert.Equal(budget + 1, store.Count);                       // the kept prompt + the decoded token
+                    Assert.Equal(Prompt.Length, store.PositionOf(store.Count - 1));
+                    if (method == "streamingllm")
+                        Assert.Equal([0, 1, 2, 3, 32, 33, 34, 35, 36, 37, 38, 39, 40], Enumerable.Range(0, store.Count).Select(store.PositionOf));
+                    if (method == "snapkv")   // the observation window (the last 8 prompt tokens) always stays
+                        Assert.All(Enumerable.Range(32, 8), p => Assert.Contains(p, Enumerable.Range(0, store.Count).Select(store.PositionOf)));
+                }
+            Assert.True(cache.Memory.Bytes < before, $"{method}: memory after the press");
+        }
+        // AdaKV: a layer's heads share budget × heads tokens, each keeping at least a fifth of the budget.
+        var ada = (SparseKvCache)Create(m, KvCacheSpec.Parse("snapkv", "10") with { Window = 4, AdaptiveHeadBudgets = true });
+        m.Transformer.Prefill(Prompt, 0, ada);
+        m.Transformer.Decode(300, Prompt.Length, ada);
+        for (int l = 0; l < m.Config.LayerCount; l++)
+        {
+            var counts = Enumerable.Range(0, m.Config.KvHeadCount).Select(h => ada.Store(l, h).Count - 1).ToList();
+            Assert.Equal(10 * m.Config.KvHeadCount, counts.Sum());
+            Assert.All(counts, c => Assert.True(c >= 2));
+        }
+    }
+
+    [Fact]
+    public void BudgetsParseAsCountsOrFractions()
+    {
+        Assert.Equal(KvBudget.OfTokens(100), KvBudget.Parse("100"));
+        Assert.Equal(KvBudget.OfFraction(0.25), KvBudget.Parse("25%"));
+        Assert.Equal(KvBudget.OfFraction(0.25), KvBudget.Parse("0.25"));
+        Assert.Equal(128, KvBudget.OfFraction(0.25).Resolve(512, 1000));
+        Assert.Equal(50, KvBudget.OfTokens(100).Resolve(512, 50));
+        Assert.Throws<ArgumentException>(() => KvBudget.Parse("lots"));
+        Assert.Throws<ArgumentException>(() => KvBudget.Parse("0"));
+        Assert.Throws<ArgumentException>(() => KvCacheSpec.Parse("nonsense"));
+    }
+}
