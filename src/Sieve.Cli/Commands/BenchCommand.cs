@@ -27,7 +27,12 @@ static class BenchCommand
         var tokenizer = CommonOptions.Tokenizer();
         var save = new Option<string?>("--save") { Description = "With --shape: write the random model to this GGUF file (with a placeholder vocabulary) and exit" };
         var bandwidth = new Option<bool>("--bandwidth") { Description = "Also measure memory read bandwidth and report decode as a share of its bound" };
-        var cmd = new Command("bench", "Measure prefill (pp) and decode (tg) tokens per second") { model, shape, type, nPrompt, nGen, threads, reps, json, tokenizer, save, bandwidth };
+        var depth = new Option<string>("--n-depth", "-d") { Description = "Tokens already cached before each test, comma-separated (llama-bench's -d)", DefaultValueFactory = _ => "0" };
+        var fill = new Option<string>("--fill") { Description = "How the cache is filled to the depth: synthetic (default for --shape) or prefill (default for -m)" };
+        var kv = new KvArgs();
+        kv.Kv.Description = "KV-cache methods, comma-separated: " + string.Join(", ", Sieve.Cache.KvCacheSpec.Methods);
+        var cmd = new Command("bench", "Measure prefill (pp) and decode (tg) tokens per second") { model, shape, type, nPrompt, nGen, threads, reps, json, tokenizer, save, bandwidth, depth, fill };
+        foreach (var o in kv.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
@@ -42,7 +47,7 @@ static class BenchCommand
             {
                 var preset = ShapePreset.Get(shapeName);
                 var wtype = ParseType(r.GetValue(type)!);
-                var config = preset.ToConfig() with { ContextLength = Math.Max(4096, p + n) };
+                var config = preset.ToConfig() with { ContextLength = Math.Max(4096, MaxDepth(r.GetValue(depth)!) + p + n + 1) };
                 Status($"building random {preset.Name} {wtype} weights");
                 var weights = RandomWeights.Create(config, wtype);
                 if (r.GetValue(save) is { } savePath)
@@ -65,13 +70,29 @@ static class BenchCommand
                 fileBytes = loaded.Checkpoint.FileBytes;
             }
             using var _ = owner;
-            var results = new List<SpeedResult>();
-            if (p > 0) { Status($"pp{p} × {rep}"); results.Add(SpeedBenchmark.Prefill(tf, name, typeName, p, rep)); }
-            if (n > 0) { Status($"tg{n} × {rep}"); results.Add(SpeedBenchmark.Decode(tf, name, typeName, n, rep)); }
+            bool synthetic = (r.GetValue(fill) ?? (shapeName != null ? "synthetic" : "prefill")) switch
+            {
+                "synthetic" => true, "prefill" => false, var f => throw new ArgumentException($"--fill: '{f}' is not synthetic or prefill"),
+            };
+            var depths = Depths(r.GetValue(depth)!);
+            var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (depths.Any(d => d + Math.Max(p, n) + 1 > tf.Config.ContextLength))
+                throw new ArgumentException($"depth {depths.Max()} + {Math.Max(p, n)} tokens exceeds the model's context {tf.Config.ContextLength}");
+            var results = new List<KvSpeedResult>();
+            foreach (var method in methods)
+                foreach (var budget in Sieve.Cache.KvCacheSpec.Parse(method).IsDense ? budgets.Take(1) : budgets)
+                    foreach (int d in depths)
+                    {
+                        var spec = kv.Read(r, method, budget);
+                        string at = d > 0 ? $" @ d{d}" : "";
+                        if (p > 0) { Status($"{spec}: pp{p}{at} × {rep}"); results.Add(KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic)); }
+                        if (n > 0) { Status($"{spec}: tg{n}{at} × {rep}"); results.Add(KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic)); }
+                    }
             if (r.GetValue(json)) PrintJson(results); else PrintTable(results);
             // Peak memory is read before the bandwidth probe allocates its 512 MiB buffer.
             var peak = ProcessMemory.PeakResidentBytes;
-            Report(tf, results, fileBytes, peak, Math.Max(p, n), r.GetValue(bandwidth) ? MemoryBandwidth.MeasureGBps(pool) : null);
+            Report(tf, results.Select(x => x.Speed).ToList(), fileBytes, peak, Math.Max(p, n), r.GetValue(bandwidth) ? MemoryBandwidth.MeasureGBps(pool) : null);
             return 0;
         }));
         return cmd;
@@ -99,6 +120,11 @@ static class BenchCommand
 
     static void Status(string s) => Console.Error.WriteLine($"bench: {s}");
 
+    static int[] Depths(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(x => int.TryParse(x, out var d) && d >= 0 ? d : throw new ArgumentException($"--n-depth: '{x}' is not a token count")).ToArray();
+
+    static int MaxDepth(string s) => Depths(s).DefaultIfEmpty(0).Max();
+
     public static GgmlType ParseType(string s) => s.ToLowerInvariant() switch
     {
         "f32" => GgmlType.F32, "f16" => GgmlType.F16, "bf16" => GgmlType.BF16, "q8_0" => GgmlType.Q8_0,
@@ -106,22 +132,35 @@ static class BenchCommand
         _ => throw new ArgumentException($"unknown type '{s}' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)"),
     };
 
-    static void PrintTable(List<SpeedResult> results)
+    static void PrintTable(List<KvSpeedResult> results)
     {
+        bool kv = results.Any(x => x.Kv != "dense" || x.Depth > 0);
         var table = new Table().AddColumns("model", "type", "threads", "test", "t/s");
-        foreach (var r in results)
-            table.AddRow(r.Model, r.Type, r.Threads.ToString(), r.Test, $"{r.Mean:F2} ± {r.StdDev:F2}");
+        if (kv) table.AddColumns("kv", "budget", "attn ms/step", "KV MiB", "B/token/head");
+        foreach (var x in results)
+        {
+            var r = x.Speed;
+            var cells = new List<string> { r.Model, r.Type, r.Threads.ToString(), r.Test + (x.Depth > 0 ? $" @ d{x.Depth}" : ""), $"{r.Mean:F2} ± {r.StdDev:F2}" };
+            if (kv) cells.AddRange([x.Kv, x.Budget, r.NGen > 0 ? $"{x.AttentionMs:F2}" : "–", $"{x.KvBytes / 1048576.0:F1}", $"{x.KvBytesPerTokenPerHead:F1}"]);
+            table.AddRow(cells.ToArray());
+        }
         AnsiConsole.Write(table);
     }
 
-    static void PrintJson(List<SpeedResult> results)
+    static void PrintJson(List<KvSpeedResult> results)
     {
-        var records = results.Select(r => new Dictionary<string, object>
+        var records = results.Select(x =>
         {
-            ["model_type"] = r.Model, ["model_filename"] = r.Model, ["type_k"] = "f32", ["type_v"] = "f32",
-            ["weight_type"] = r.Type, ["n_threads"] = r.Threads, ["n_prompt"] = r.NPrompt, ["n_gen"] = r.NGen,
-            ["avg_ts"] = r.Mean, ["stddev_ts"] = r.StdDev, ["samples_ts"] = r.Samples,
-            ["avg_ns"] = r.Samples.Select(s => (r.NPrompt + r.NGen) / s * 1e9).Average(),
+            var r = x.Speed;
+            return new Dictionary<string, object>
+            {
+                ["model_type"] = r.Model, ["model_filename"] = r.Model, ["type_k"] = x.Kv == "dense" ? "f32" : x.Kv, ["type_v"] = x.Kv == "dense" ? "f32" : x.Kv,
+                ["weight_type"] = r.Type, ["n_threads"] = r.Threads, ["n_prompt"] = r.NPrompt, ["n_gen"] = r.NGen, ["n_depth"] = x.Depth,
+                ["avg_ts"] = r.Mean, ["stddev_ts"] = r.StdDev, ["samples_ts"] = r.Samples,
+                ["avg_ns"] = r.Samples.Select(s => (r.NPrompt + r.NGen) / s * 1e9).Average(),
+                ["kv"] = x.Kv, ["budget"] = x.Budget, ["depth"] = x.Depth, ["kv_bytes"] = x.KvBytes,
+                ["kv_bytes_per_token_per_head"] = x.KvBytesPerTokenPerHead, ["attn_ms"] = x.AttentionMs,
+            };
         });
         Console.WriteLine(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));
     }

@@ -18,7 +18,7 @@ public sealed class SelfIndexHead
     /// <summary>Centroid of group g for code c, channel r: [(16g + c)·4 + r], in the centred (not normalised) space.</summary>
     public float[] Centroids { get; }
     public int[] DensePositions { get; }
-    readonly ushort[] _denseK, _denseV;
+    readonly Half[] _denseK, _denseV;
 
     readonly int _codeBytes, _kvBytes, _paramsPerToken;
     readonly byte[] _signs, _kCodes, _vCodes;
@@ -40,8 +40,8 @@ public sealed class SelfIndexHead
         _codeBytes = SignCodes.CodeBytes(headDim);
         Centroids = new float[SignCodes.Groups(headDim) * 16 * 4];
         DensePositions = new int[denseSize];
-        _denseK = new ushort[denseSize * headDim];
-        _denseV = new ushort[denseSize * headDim];
+        _denseK = new Half[denseSize * headDim];
+        _denseV = new Half[denseSize * headDim];
         PromptCount = promptTokens - denseSize;
         GeneratedStart = promptTokens;
         SlotCapacity = slotCapacity;
@@ -103,8 +103,8 @@ public sealed class SelfIndexHead
         for (int i = 0; i < denseSize; i++)
             for (int j = 0; j < headDim; j++)
             {
-                h._denseK[i * headDim + j] = BitConverter.HalfToUInt16Bits((Half)centred[dense[i] * headDim + j]);
-                h._denseV[i * headDim + j] = BitConverter.HalfToUInt16Bits((Half)values[dense[i] * stride + j]);
+                h._denseK[i * headDim + j] = (Half)centred[dense[i] * headDim + j];
+                h._denseV[i * headDim + j] = (Half)values[dense[i] * stride + j];
             }
 
         // 3. Per-channel scale over the compressed tokens (a zero column keeps scale 1: its codes are all zero anyway).
@@ -233,11 +233,20 @@ public sealed class SelfIndexHead
     public int CodeBytes => _codeBytes;
 
     /// <summary>Dequantised centred key of a compressed slot.</summary>
-    public void DecodeKey(int slot, Span<float> output)
+    public unsafe void DecodeKey(int slot, Span<float> output)
     {
         if (_fullK != null)
         {
             System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_fullK.AsSpan(slot * HeadDim, HeadDim), output[..HeadDim]);
+            return;
+        }
+        if (HeadDim % 8 == 0)
+        {
+            byte* bits = stackalloc byte[_codeBytes];
+            for (int i = 0; i < _codeBytes; i++) bits[i] = SignCodes.Byte(_signs, _codeBytes, slot, i);
+            fixed (byte* codes = &_kCodes[slot * _kvBytes]) fixed (ushort* p = &_params[slot * 2 * _paramsPerToken])
+            fixed (float* a = ChannelScale, o = output)
+                TwoBitGroups.DecodeFast(codes, p, bits, a, HeadDim, o);
             return;
         }
         Span<byte> signs = stackalloc byte[_codeBytes];
@@ -246,21 +255,21 @@ public sealed class SelfIndexHead
             signs, ChannelScale, output[..HeadDim]);
     }
 
-    public void DecodeValue(int slot, Span<float> output)
+    public unsafe void DecodeValue(int slot, Span<float> output)
     {
         if (_fullV != null) System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_fullV.AsSpan(slot * HeadDim, HeadDim), output[..HeadDim]);
+        else if (HeadDim % 8 == 0)
+            fixed (byte* codes = &_vCodes[slot * _kvBytes]) fixed (ushort* p = &_params[slot * 2 * _paramsPerToken + _paramsPerToken]) fixed (float* o = output)
+                TwoBitGroups.DecodeFast(codes, p, null, null, HeadDim, o);
         else TwoBitGroups.DecodeValues(_vCodes.AsSpan(slot * _kvBytes, _kvBytes), _params.AsSpan(slot * 2 * _paramsPerToken + _paramsPerToken, _paramsPerToken), output[..HeadDim]);
     }
 
-    public void DenseKey(int i, Span<float> output)
-    {
-        for (int j = 0; j < HeadDim; j++) output[j] = (float)BitConverter.UInt16BitsToHalf(_denseK[i * HeadDim + j]);
-    }
+    /// <summary>Dense-set rows [first, first + count) (centred keys, values) as F32, row-major.</summary>
+    public void DenseKeys(int first, int count, Span<float> output) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_denseK.AsSpan(first * HeadDim, count * HeadDim), output[..(count * HeadDim)]);
 
-    public void DenseValue(int i, Span<float> output)
-    {
-        for (int j = 0; j < HeadDim; j++) output[j] = (float)BitConverter.UInt16BitsToHalf(_denseV[i * HeadDim + j]);
-    }
+    public void DenseValues(int first, int count, Span<float> output) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_denseV.AsSpan(first * HeadDim, count * HeadDim), output[..(count * HeadDim)]);
 
     /// <summary>Bytes of the per-token buffers (sign bits, key and value codes, group parameters) per compressed slot.</summary>
     public double BytesPerSlot => (double)(_signs.Length + _kCodes.Length + _vCodes.Length + _params.Length * sizeof(ushort)

@@ -295,11 +295,8 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
             Ensure(ref sc.KTile, n * hd);
             Ensure(ref sc.VTile, n * hd);
             Ensure(ref sc.Probs, n);
-            for (int i = 0; i < dense; i++)
-            {
-                head.DenseKey(i, sc.KTile.AsSpan(i * hd, hd));
-                head.DenseValue(i, sc.VTile.AsSpan(i * hd, hd));
-            }
+            head.DenseKeys(0, dense, sc.KTile);
+            head.DenseValues(0, dense, sc.VTile);
             for (int i = 0; i < picked + forced; i++)
             {
                 int slot = i < picked ? sc.Picked[i] : forcedStart + i - picked;

@@ -30,6 +30,8 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     readonly Work _work;
     int _length;
 
+    /// <remarks>Rows for the whole capacity are allocated up front, as llama.cpp allocates its KV cache for n_ctx; a press
+    /// shrinks them to what it keeps plus room for the rest of the capacity.</remarks>
     public SparseKvCache(KvCacheShape shape, SparseKvOptions options, WorkerPool? pool = null)
     {
         _shape = shape;
@@ -39,7 +41,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         for (int l = 0; l < shape.Layers; l++)
         {
             _stores[l] = new HeadStore[shape.KvHeads];
-            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = new HeadStore(shape.HeadDim, options.Element, trackPositions: options.Press != null, Math.Min(shape.Capacity, 256));
+            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = new HeadStore(shape.HeadDim, options.Element, trackPositions: options.Press != null, shape.Capacity);
         }
         _selectors = new IHeadSelector[shape.Layers][];
         _crossed = new bool[shape.Layers];
