@@ -58,6 +58,6 @@ static class EvalCommand
             }
             return 0;
         }));
-        return new Command("eval", "Evaluate a model") { mcq };
+        return new Command("eval", "Evaluate a model") { mcq, LongContextCommand.Create() };
     }
 }

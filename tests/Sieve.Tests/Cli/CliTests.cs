@@ -218,4 +218,70 @@ public class CliTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void LongContextRunsEveryTaskOnTheShippedModelAndOnAShape()
+    {
+        var r = CliRunner.Run(["eval", "longctx", "-m", Rel(Fixtures.Stories260KGguf), "-c", "512", "-n", "1", "--kv", "dense,selfindex,quest", "--budget", "25%", "--json"]);
+        Assert.Equal(0, r.ExitCode);
+        var d = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(512, d.GetProperty("context").GetInt32());
+        var results = d.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(6 * 3, results.Count);
+        Assert.Equal(["dense", "quest", "selfindex"], results.Select(x => x.GetProperty("kv").GetString()).Distinct().Order());
+        Assert.All(results, x => Assert.InRange(x.GetProperty("score").GetDouble(), 0, 100));
+        Assert.All(results, x => Assert.True(x.GetProperty("question_tokens_decoded").GetDouble() > 0));
+
+        var s = CliRunner.Run(["eval", "longctx", "--shape", "stories260k", "-c", "1024", "-n", "1", "--kv", "selfindex", "--budget", "64", "--json"]);
+        Assert.Equal(0, s.ExitCode);
+        Assert.Equal(6, JsonDocument.Parse(s.Stdout).RootElement.GetProperty("results").GetArrayLength());
+        var bad = CliRunner.Run(["eval", "longctx", "-m", Rel(Fixtures.Stories260KGguf), "--tasks", "qa_1"]);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("unknown long-context task", bad.Stderr);
+    }
+
+    [Fact]
+    public void PerplexityReportsKlAndFidelityAgainstDenseAndReusesASavedBase()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            string story = Path.Combine(Fixtures.Dir, "stories260K-sample", "story.txt"), kl = Path.Combine(dir, "base.kl");
+            var save = CliRunner.Run(["perplexity", "-m", Rel(Fixtures.Stories260KGguf), "-f", story, "--kv", "dense", "--save-kl-base", kl, "--json"]);
+            Assert.Equal(0, save.ExitCode);
+            double densePpl = JsonDocument.Parse(save.Stdout).RootElement.GetProperty("ppl").GetDouble();
+            var r = CliRunner.Run(["perplexity", "-m", Rel(Fixtures.Stories260KGguf), "-f", story, "--kv", "selfindex-f16", "--budget", "25%", "--kl-base", kl, "--fidelity", "--json"]);
+            Assert.Equal(0, r.ExitCode);
+            var d = JsonDocument.Parse(r.Stdout).RootElement;
+            Assert.Equal(densePpl, d.GetProperty("base_ppl").GetDouble(), 6);
+            Assert.InRange(d.GetProperty("kl_mean").GetDouble(), 0, 0.05);
+            var layers = d.GetProperty("layers").EnumerateArray().ToList();
+            Assert.Equal(5, layers.Count);
+            Assert.All(layers, l => Assert.InRange(l.GetProperty("recall").GetDouble(), 0.3, 1.0));
+            var other = CliRunner.Run(["perplexity", "-m", Rel(Fixtures.Stories260KGguf), "-f", story, "--prefix", "100", "--kl-base", kl]);
+            Assert.Equal(1, other.ExitCode);
+            Assert.Contains("base.kl", other.Stderr);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void BenchAtDepthReportsKvFieldsInLlamaBenchJson()
+    {
+        var r = CliRunner.Run(["bench", "--shape", "stories260k", "-p", "0", "-n", "4", "-r", "1", "-d", "300", "--kv", "dense-f16,selfindex,quest", "--budget", "32", "--json"]);
+        Assert.Equal(0, r.ExitCode);
+        var rows = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(3, rows.Count);
+        foreach (var row in rows)
+        {
+            Assert.Equal(300, row.GetProperty("depth").GetInt32());
+            Assert.Equal(300, row.GetProperty("n_depth").GetInt32());
+            Assert.Equal(4, row.GetProperty("n_gen").GetInt32());
+            Assert.True(row.GetProperty("kv_bytes").GetInt64() > 0);
+            Assert.True(row.GetProperty("attn_ms").GetDouble() > 0);
+            Assert.True(row.GetProperty("avg_ts").GetDouble() > 0);
+        }
+        Assert.Equal("32", rows[1].GetProperty("budget").GetString());
+        Assert.True(rows[1].GetProperty("kv_bytes_per_token_per_head").GetDouble() < rows[0].GetProperty("kv_bytes_per_token_per_head").GetDouble());
+    }
 }
