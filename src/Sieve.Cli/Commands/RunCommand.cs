@@ -18,13 +18,17 @@ static class RunCommand
         var ctx = new Option<int>("--ctx-size", "-c") { Description = "Context length (default: the model's)" };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-sequence tokens" };
         var sampling = new SamplingArgs();
+        var kv = new KvArgs();
         var cmd = new Command("run", "Generate a continuation of a prompt") { model, prompt, n, threads, tokenizer, stop, ctx, ignoreEos };
         foreach (var o in sampling.All) cmd.Options.Add(o);
+        foreach (var o in kv.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
             StderrConsole.Load(m);
             var generator = m.CreateGenerator();
+            var spec = kv.Read(r);
+            if (spec.Method != "dense") generator.CacheFactory = capacity => m.Transformer.CreateCache(spec, capacity);
             var options = new GenerationOptions
             {
                 MaxTokens = Math.Max(0, r.GetValue(n)),
