@@ -13,6 +13,30 @@ public static unsafe class Attention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scores(float* q, float* k, int stride, int count, int headDim, float scale, float* scores)
     {
+        if (Vector512.IsHardwareAccelerated && headDim == 64)
+        {
+            // The query stays in four registers; two tokens per iteration keep two independent FMA chains in flight.
+            var q0 = Vector512.Load(q); var q1 = Vector512.Load(q + 16); var q2 = Vector512.Load(q + 32); var q3 = Vector512.Load(q + 48);
+            int t = 0;
+            for (; t + 2 <= count; t += 2)
+            {
+                float* a = k + (long)t * stride, b = a + stride;
+                var x = Vector512.FusedMultiplyAdd(q1, Vector512.Load(a + 16), q0 * Vector512.Load(a));
+                var y = Vector512.FusedMultiplyAdd(q1, Vector512.Load(b + 16), q0 * Vector512.Load(b));
+                x = Vector512.FusedMultiplyAdd(q3, Vector512.Load(a + 48), Vector512.FusedMultiplyAdd(q2, Vector512.Load(a + 32), x));
+                y = Vector512.FusedMultiplyAdd(q3, Vector512.Load(b + 48), Vector512.FusedMultiplyAdd(q2, Vector512.Load(b + 32), y));
+                scores[t] = Vector512.Sum(x) * scale;
+                scores[t + 1] = Vector512.Sum(y) * scale;
+            }
+            for (; t < count; t++)
+            {
+                float* a = k + (long)t * stride;
+                var x = Vector512.FusedMultiplyAdd(q1, Vector512.Load(a + 16), q0 * Vector512.Load(a));
+                x = Vector512.FusedMultiplyAdd(q3, Vector512.Load(a + 48), Vector512.FusedMultiplyAdd(q2, Vector512.Load(a + 32), x));
+                scores[t] = Vector512.Sum(x) * scale;
+            }
+            return;
+        }
         if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
         {
             for (int t = 0; t < count; t++)
