@@ -96,7 +96,7 @@ static class LongContextCommand
         return cmd;
     }
 
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     static string Label(Sieve.Cache.KvCacheSpec s) => s.IsDense ? s.Method : $"{s.Method} @ {s.Budget}";
     static string Label(LongContextResult r) => r.Budget == "" ? r.Kv : $"{r.Kv} @ {r.Budget}";
