@@ -223,48 +223,26 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     }
 
     /// <summary>Decode-path attention: one (row, KV head) per item.</summary>
-    sealed unsafe class DecodeWork(SelfIndexKvCache c) : IRangeWork
+    sealed unsafe class DecodeWork(SelfIndexKvCache c) : PerKvHeadWork(c._shape, c._pool)
     {
-        int _layer, _start;
-        float* _q, _out;
         [ThreadStatic] static Scratch? t_scratch;
 
         sealed class Scratch
         {
             public float[] Scores = [], KTile = [], VTile = [], Probs = [], Lut = [], Qbar = [];
-            public int[] IntScores = [], Picked = [], Rows = [];
+            public int[] IntScores = [], Picked = [];
             public byte[] QueryBits = [];
         }
 
-        public void Run(int layer, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
-        {
-            int items = count * c._shape.KvHeads;
-            fixed (float* pq = q, po = output)
-            {
-                _layer = layer; _start = startPos; _q = pq; _out = po;
-                if (c._pool != null && items > 1) c._pool.Run(this, items, grain: 1);
-                else Execute(0, items);
-                _q = _out = null;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int startItem, int endItem)
-        {
-            var s = c._shape;
-            for (int item = startItem; item < endItem; item++)
-                AttendHead(item / s.KvHeads, item % s.KvHeads);
-        }
-
-        void AttendHead(int row, int kvHead)
+        protected override void AttendHead(int row, int kvHead)
         {
             var s = c._shape;
             var o = c._options;
-            int hd = s.HeadDim, qDim = s.Heads * hd, pos = _start + row;
-            var head = c._heads[_layer]![kvHead];
+            int hd = s.HeadDim, qDim = s.Heads * hd, pos = Start + row;
+            var head = c._heads[Layer]![kvHead];
             var sc = t_scratch ??= new Scratch();
 
-            var qRow = new ReadOnlySpan<float>(_q + row * qDim, qDim);
+            var qRow = new ReadOnlySpan<float>(Q + row * qDim, qDim);
             Ensure(ref sc.Qbar, hd);
             c.GroupMean(qRow, kvHead, sc.Qbar);
 
@@ -310,14 +288,14 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 for (int g = 0; g < s.GroupSize; g++)
                 {
                     int h = kvHead * s.GroupSize + g;
-                    Attention.Scores(_q + row * qDim + h * hd, kt, hd, n, hd, scale, p);
+                    Attention.Scores(Q + row * qDim + h * hd, kt, hd, n, hd, scale, p);
                     Softmax.Apply(new Span<float>(p, n));
-                    Attention.WeightedSum(p, vt, hd, n, hd, _out + row * qDim + h * hd);
+                    Attention.WeightedSum(p, vt, hd, n, hd, Out + row * qDim + h * hd);
                 }
             }
 
             if (o.Trace)
-                c._trace[_layer, kvHead] = new SelectionRecord(pos,
+                c._trace[Layer, kvHead] = new SelectionRecord(pos,
                     Enumerable.Range(0, candidates).Select(head.PositionOf).ToArray(),
                     sc.Picked.Take(picked).Select(head.PositionOf).ToArray(),
                     head.DensePositions.Concat(Enumerable.Range(forcedStart, forced).Select(head.PositionOf)).ToArray());
@@ -338,7 +316,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                     int codeBytes = SignCodes.CodeBytes(hd);
                     Ensure(ref sc.QueryBits, codeBytes);
                     Array.Clear(sc.QueryBits, 0, codeBytes);
-                    var median = c._queryMedian[_layer];
+                    var median = c._queryMedian[Layer];
                     for (int j = 0; j < hd; j++)
                         if (sc.Qbar[j] - (median?[kvHead * hd + j] ?? 0) > 0) sc.QueryBits[j >> 3] |= (byte)(1 << (j & 7));
                     Ensure(ref sc.IntScores, padded);
@@ -347,7 +325,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                     break;
                 }
                 default:
-                    for (int t = 0; t < candidates; t++) scores[t] = RandomScore(_layer, kvHead, pos, t);
+                    for (int t = 0; t < candidates; t++) scores[t] = RandomScore(Layer, kvHead, pos, t);
                     break;
             }
         }

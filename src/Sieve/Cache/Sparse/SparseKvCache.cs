@@ -184,42 +184,21 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     }
 
     /// <summary>One (row, KV head) per item: choose the rows, then exact attention for the group's query heads.</summary>
-    sealed unsafe class Work(SparseKvCache c) : IRangeWork
+    sealed unsafe class Work(SparseKvCache c) : PerKvHeadWork(c._shape, c._pool)
     {
-        int _layer, _start;
-        float* _q, _out;
         [ThreadStatic] static GroupAttention? t_attention;
         [ThreadStatic] static List<int>? t_slots;
 
-        public void Run(int layer, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
-        {
-            int items = count * c._shape.KvHeads;
-            fixed (float* pq = q, po = output)
-            {
-                _layer = layer; _start = startPos; _q = pq; _out = po;
-                if (c._pool != null && items > 1) c._pool.Run(this, items, grain: 1);
-                else Execute(0, items);
-                _q = _out = null;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int startItem, int endItem)
-        {
-            for (int item = startItem; item < endItem; item++)
-                AttendHead(item / c._shape.KvHeads, item % c._shape.KvHeads);
-        }
-
-        void AttendHead(int row, int kvHead)
+        protected override void AttendHead(int row, int kvHead)
         {
             var s = c._shape;
-            int hd = s.HeadDim, qDim = s.Heads * hd, pos = _start + row, g = s.GroupSize;
-            var store = c._stores[_layer][kvHead];
+            int hd = s.HeadDim, qDim = s.Heads * hd, pos = Start + row, g = s.GroupSize;
+            var store = c._stores[Layer][kvHead];
             var attention = t_attention ??= new GroupAttention();
-            float* q = _q + row * qDim + kvHead * g * hd;
-            float* output = _out + row * qDim + kvHead * g * hd;
+            float* q = Q + row * qDim + kvHead * g * hd;
+            float* output = Out + row * qDim + kvHead * g * hd;
             int visible = store.CountUpTo(pos);
-            var selector = c._selectors[_layer]?[kvHead];
+            var selector = c._selectors[Layer]?[kvHead];
             if (selector == null)
             {
                 attention.Run(store, 0, visible, null, q, g, output);
@@ -237,7 +216,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
             for (int t = forcedStart; t < visible; t++) slots.Add(t);
             attention.Run(store, 0, 0, slots, q, g, output);
             if (c._o.Trace)
-                c._trace[_layer, kvHead] = new SelectionRecord(pos,
+                c._trace[Layer, kvHead] = new SelectionRecord(pos,
                     Enumerable.Range(0, candidates).Select(store.PositionOf).ToArray(),
                     slots.Take(picked).Select(store.PositionOf).ToArray(),
                     Enumerable.Range(forcedStart, Math.Max(0, visible - forcedStart)).Select(store.PositionOf).ToArray());
