@@ -19,13 +19,13 @@ public class KvFidelityTests(ITestOutputHelper output)
     static (SieveModel Model, int[] Tokens) Load(string path)
     {
         var m = SieveModel.Load(path);
-        var tokens = m.Tokenizer.Encode(File.ReadAllText(Story))[..512];
-        return (m, tokens);
+        var tokens = m.Tokenizer.Encode(File.ReadAllText(Story));
+        return (m, tokens[..Math.Min(512, tokens.Length)]);
     }
 
-    KvPerplexityResult Run(SieveModel m, int[] tokens, float[][] dense, string name, SelfIndexOptions options)
+    KvPerplexityResult Run(SieveModel m, int[] tokens, float[][] dense, string name, SelfIndexOptions options, int prefix = Prefix)
     {
-        var r = KvPerplexity.Evaluate(m.Transformer, tokens, Prefix, name,
+        var r = KvPerplexity.Evaluate(m.Transformer, tokens, prefix, name,
             trace => new SelfIndexKvCache(KvCacheShape.Of(m.Config, tokens.Length), options with { Trace = trace }, m.Transformer.Pool),
             dense, fidelity: true);
         var l = r.Fidelity!;
@@ -91,5 +91,22 @@ public class KvFidelityTests(ITestOutputHelper output)
         Assert.InRange(random.Fidelity!.Average(l => l.Recall), 0.0, 0.4);
         Assert.InRange(method.MeanKl!.Value, 0, 0.05);
         Assert.Equal(56.0, method.Memory.BytesPerTokenPerHead, 0);   // 8 + 16 + 16 + 16 B at head dim 64 (vs 256 B F16)
+    }
+
+    [Fact]
+    public void TinyRandomLlama2WithHeadDim4()
+    {
+        // One layer, head dim 4 (one sign-code group per head, half a byte of index per token), 32,000-token vocabulary:
+        // measured recall 0.74 against 0.31 at random.
+        var (m, tokens) = Load(Fixtures.TinyRandomGguf);
+        using var _ = m;
+        int prefix = tokens.Length * 3 / 4;
+        var dense = KvPerplexity.LogProbs(m.Transformer, tokens, prefix, m.Transformer.CreateDenseCache(tokens.Length));
+        var quarter = new SelfIndexOptions { Budget = KvBudget.OfFraction(0.25), DenseSet = 16 };
+        var method = Run(m, tokens, dense, "selfindex (2+1 bits)", quarter, prefix);
+        var random = Run(m, tokens, dense, "selfindex, random selection", quarter with { Scorer = SelfIndexScorer.Random }, prefix);
+        Assert.InRange(method.Fidelity!.Average(l => l.Recall), 0.55, 1.0);
+        Assert.InRange(random.Fidelity!.Average(l => l.Recall), 0.0, 0.45);
+        Assert.InRange(method.MeanKl!.Value, 0, 0.01);
     }
 }
