@@ -92,21 +92,22 @@ static class BenchCommand
             if (r.GetValue(json)) PrintJson(results); else PrintTable(results);
             // Peak memory is read before the bandwidth probe allocates its 512 MiB buffer.
             var peak = ProcessMemory.PeakResidentBytes;
-            Report(tf, results.Select(x => x.Speed).ToList(), fileBytes, peak, Math.Max(p, n), r.GetValue(bandwidth) ? MemoryBandwidth.MeasureGBps(pool) : null);
+            Report(tf, results.Select(x => x.Speed).ToList(), fileBytes, peak, Math.Max(p, n), results.Max(x => x.KvBytes),
+                r.GetValue(bandwidth) ? MemoryBandwidth.MeasureGBps(pool) : null);
             return 0;
         }));
         return cmd;
     }
 
     /// <summary>Memory and bandwidth figures on stderr, so stdout stays a clean table or JSON.</summary>
-    static void Report(Transformer tf, List<SpeedResult> results, long fileBytes, long? peak, int positions, double? bandwidthGBps)
+    static void Report(Transformer tf, List<SpeedResult> results, long fileBytes, long? peak, int positions, long largestKv, double? bandwidthGBps)
     {
         var w = tf.Weights;
         long perToken = w.Layers.Sum(l => l.Wq.ByteLength + l.Wk.ByteLength + l.Wv.ByteLength + l.Wo.ByteLength
             + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength) + w.Output.ByteLength;
-        long kv = 2L * tf.Config.LayerCount * positions * tf.Config.KvDim * sizeof(float);
+        long kv = largestKv;
         string MiB(long b) => $"{b / 1048576.0:F1} MiB";
-        Console.Error.WriteLine($"bench: weights read per decoded token {MiB(perToken)}; KV cache for {positions} positions {MiB(kv)}");
+        Console.Error.WriteLine($"bench: weights read per decoded token {MiB(perToken)}; largest KV cache of the run {MiB(kv)}");
         if (peak is { } pk)
             Console.Error.WriteLine(fileBytes > 0
                 ? $"bench: peak resident {MiB(pk)} = {(double)pk / fileBytes:F2}× the file ({MiB(fileBytes)}); (peak − KV)/file = {(double)(pk - kv) / fileBytes:F2}"
