@@ -49,7 +49,7 @@ internal sealed unsafe class CausalAttention(KvCacheShape s, WorkerPool? pool) :
                 int row = item / s.KvHeads, kvh = item % s.KvHeads;
                 int n = _start + row + 1;   // positions 0..pos
                 if (t_scores == null || t_scores.Length < g * n) t_scores = new float[Math.Max(g * n, 4096)];
-                t_partial ??= new float[Math.Max(hd, 256)];
+                if (t_partial == null || t_partial.Length < hd) t_partial = new float[Math.Max(hd, 256)];
                 float* q = _q + row * qDim + kvh * g * hd, o = _out + row * qDim + kvh * g * hd;
                 float* kh = k + kvh * hd, vh = v + kvh * hd;
                 fixed (float* scores = t_scores, partial = t_partial)

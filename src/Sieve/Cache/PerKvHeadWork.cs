@@ -9,7 +9,7 @@ namespace Sieve.Cache;
 /// </summary>
 internal abstract unsafe class PerKvHeadWork(KvCacheShape shape, WorkerPool? pool) : IRangeWork
 {
-    protected int Layer, Start;
+    protected int Layer, Start, Rows;
     protected float* Q, Out;
 
     public void Run(int layer, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
@@ -17,7 +17,7 @@ internal abstract unsafe class PerKvHeadWork(KvCacheShape shape, WorkerPool? poo
         int items = count * shape.KvHeads;
         fixed (float* pq = q, po = output)
         {
-            Layer = layer; Start = startPos; Q = pq; Out = po;
+            Layer = layer; Start = startPos; Rows = count; Q = pq; Out = po;
             if (pool != null && items > 1) pool.Run(this, items, grain: 1);
             else Execute(0, items);
             Q = Out = null;

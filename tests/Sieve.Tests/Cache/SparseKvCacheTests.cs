@@ -123,4 +123,65 @@ public class SparseKvCacheTests
         Assert.Throws<ArgumentException>(() => KvBudget.Parse("0"));
         Assert.Throws<ArgumentException>(() => KvCacheSpec.Parse("nonsense"));
     }
+
+    [Theory]
+    [InlineData("exact-topk")]
+    [InlineData("quest")]
+    [InlineData("selfindex")]
+    public void RowsAfterTheBoundaryAttendInParallelAsTheyDoSerially(string method)
+    {
+        // A prefill chunk after the boundary (a second prompt): many rows of one KV head run on several workers.
+        var shape = new KvCacheShape(Layers: 1, Heads: 8, KvHeads: 2, HeadDim: 16, Capacity: 600);
+        var rng = new Random(4);
+        float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var (k0, v0, q0) = (Rand(500 * 32), Rand(500 * 32), Rand(500 * 128));
+        var (k1, v1, q1) = (Rand(32), Rand(32), Rand(128));
+        var (k2, v2, q2) = (Rand(64 * 32), Rand(64 * 32), Rand(64 * 128));
+        float[] Run(Sieve.Threading.WorkerPool? pool)
+        {
+            var cache = KvCacheSpec.Parse(method, "40").Create(shape, pool);
+            cache.Append(0, ForwardStage.Prefill, 0, 500, k0, v0);
+            cache.Attend(0, ForwardStage.Prefill, 0, 500, q0, new float[500 * 128]);
+            cache.Append(0, ForwardStage.Decode, 500, 1, k1, v1);
+            cache.Attend(0, ForwardStage.Decode, 500, 1, q1, new float[128]);
+            cache.Append(0, ForwardStage.Prefill, 501, 64, k2, v2);
+            var output = new float[64 * 128];
+            cache.Attend(0, ForwardStage.Prefill, 501, 64, q2, output);
+            return output;
+        }
+        using var pool = new Sieve.Threading.WorkerPool(4);
+        var serial = Run(null);
+        for (int i = 0; i < 5; i++) Assert.Equal(serial, Run(pool));
+    }
+
+    [Fact]
+    public void SnapKvKeepsTheNewestWindowTokensAndFallsBackToRecencyWithoutQueries()
+    {
+        var shape = new KvCacheShape(Layers: 1, Heads: 2, KvHeads: 1, HeadDim: 8, Capacity: 200);
+        var rng = new Random(9);
+        float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        // Budget 8 < window 16: the 8 newest prompt tokens stay.
+        var cache = (SparseKvCache)(KvCacheSpec.Parse("snapkv", "8") with { Window = 16 }).Create(shape, null);
+        cache.Append(0, ForwardStage.Prefill, 0, 100, Rand(800), Rand(800));
+        cache.Attend(0, ForwardStage.Prefill, 0, 100, Rand(1600), new float[1600]);
+        cache.Append(0, ForwardStage.Decode, 100, 1, Rand(8), Rand(8));
+        Assert.Equal(Enumerable.Range(92, 9), Enumerable.Range(0, 9).Select(cache.Store(0, 0).PositionOf));
+        // A layer that never attended in prefill (a KV-only layer): no votes, so the most recent tokens.
+        var silent = (SparseKvCache)KvCacheSpec.Parse("snapkv", "10").Create(shape, null);
+        silent.Append(0, ForwardStage.Prefill, 0, 100, Rand(800), Rand(800));
+        silent.Append(0, ForwardStage.Decode, 100, 1, Rand(8), Rand(8));
+        Assert.Equal(Enumerable.Range(90, 11), Enumerable.Range(0, 11).Select(silent.Store(0, 0).PositionOf));
+    }
+
+    [Fact]
+    public void EveryMethodDecodesFromAnEmptyCache()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        foreach (var method in KvCacheSpec.Methods)
+        {
+            var cache = m.Transformer.CreateCache(KvCacheSpec.Parse(method, "4"), 8);
+            for (int p = 0; p < 6; p++)
+                Assert.All(m.Transformer.Decode(300 + p, p, cache).ToArray(), x => Assert.True(float.IsFinite(x), method));
+        }
+    }
 }

@@ -77,7 +77,7 @@ public sealed class SelfIndexHead
         for (int t = 0; t < tokens; t++)
             keys.Slice(t * stride, headDim).CopyTo(centred.AsSpan(t * headDim, headDim));
         var column = new float[tokens];
-        for (int j = 0; j < headDim; j++)
+        for (int j = 0; j < headDim && tokens > 0; j++)   // an empty prompt (decode from nothing) centres by zero
         {
             for (int t = 0; t < tokens; t++) column[t] = centred[t * headDim + j];
             h.Median[j] = SelfIndexing.Median.Lower(column);

@@ -145,14 +145,16 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     void Compress(int layer)
     {
         int n = _prefillLength[layer], hd = _shape.HeadDim, kvDim = _shape.KvDim;
-        if (n == 0) throw new InvalidOperationException("decode before any prefill: the self-indexing cache compresses the prompt first");
         var heads = new SelfIndexHead[_shape.KvHeads];
         var qbar = new float[hd];
         for (int h = 0; h < _shape.KvHeads; h++)
         {
             bool haveQuery = _lastQuery[layer] != null;
             if (haveQuery) GroupMean(_lastQuery[layer]!, h, qbar);
-            heads[h] = SelfIndexHead.Compress(_prefillK[layer].AsSpan(h * hd), _prefillV[layer].AsSpan(h * hd), kvDim, n, hd,
+            // An empty prompt (decode from nothing) compresses nothing: every token is then a forced recent one.
+            var keys = n > 0 ? _prefillK[layer].AsSpan(h * hd) : default;
+            var values = n > 0 ? _prefillV[layer].AsSpan(h * hd) : default;
+            heads[h] = SelfIndexHead.Compress(keys, values, kvDim, n, hd,
                 haveQuery ? qbar : default, _options.DenseSet, Capacity - Math.Min(_options.DenseSet, n), _options.FullPrecisionStorage);
         }
         if (_options.Scorer == SelfIndexScorer.Hamming) _queryMedian[layer] = WindowMedian(layer);
@@ -217,7 +219,13 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 if (length < heads[0].GeneratedStart) throw new NotSupportedException("cannot truncate into a compressed prompt; start a new cache (Truncate(0))");
                 foreach (var h in heads) h.TruncateSlots(h.PromptCount + length - h.GeneratedStart);
             }
-            else _prefillLength[l] = Math.Min(_prefillLength[l], length);
+            else
+            {
+                _prefillLength[l] = Math.Min(_prefillLength[l], length);
+                // The remembered queries may belong to forgotten positions: start the window afresh.
+                _queryWindowCount[l] = 0;
+                _lastQuery[l] = null;
+            }
         }
         _length = length;
     }
@@ -294,7 +302,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 }
             }
 
-            if (o.Trace)
+            if (o.Trace && row == Rows - 1)   // several rows of one call race for the slot: the last row's record is the one kept
                 c._trace[Layer, kvHead] = new SelectionRecord(pos,
                     Enumerable.Range(0, candidates).Select(head.PositionOf).ToArray(),
                     sc.Picked.Take(picked).Select(head.PositionOf).ToArray(),

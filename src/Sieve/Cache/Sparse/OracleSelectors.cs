@@ -13,7 +13,8 @@ public sealed class ExactTopKSelector : ITokenSelector
 
     sealed class Head : IHeadSelector
     {
-        float[] _keys = [], _scores = [];
+        // Per thread: rows of one KV head may be attended by several workers at once (chunked prefill after the boundary).
+        [ThreadStatic] static float[]? t_keys, t_scores;
 
         public void Build(HeadStore store) { }
         public void OnAppend(HeadStore store, int slot) { }
@@ -21,13 +22,13 @@ public sealed class ExactTopKSelector : ITokenSelector
         public unsafe int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked)
         {
             int hd = store.HeadDim;
-            if (_keys.Length < candidates * hd) _keys = new float[candidates * hd];
-            if (_scores.Length < candidates) _scores = new float[candidates];
-            store.ReadKeys(0, candidates, _keys);
-            for (int t = 0; t < candidates; t++) _scores[t] = TensorPrimitives.Dot(query[..hd], _keys.AsSpan(t * hd, hd));
+            var keys = t_keys is { } tk && tk.Length >= candidates * hd ? tk : (t_keys = new float[candidates * hd]);
+            var scores = t_scores is { } ts && ts.Length >= candidates ? ts : (t_scores = new float[candidates]);
+            store.ReadKeys(0, candidates, keys);
+            for (int t = 0; t < candidates; t++) scores[t] = TensorPrimitives.Dot(query[..hd], keys.AsSpan(t * hd, hd));
             var top = new int[Math.Min(k, candidates)];
             int n;
-            fixed (float* ps = _scores) fixed (int* pt = top) n = Kernels.TopK.Select(ps, candidates, k, pt);
+            fixed (float* ps = scores) fixed (int* pt = top) n = Kernels.TopK.Select(ps, candidates, k, pt);
             Array.Sort(top, 0, n);
             for (int i = 0; i < n; i++) picked.Add(top[i]);
             return n;

@@ -18,7 +18,7 @@ public sealed class StreamingLlmPress(int sinks = 4) : IKvPress
 /// <summary>
 /// SnapKV (Li et al., NeurIPS 2024): the last <c>window</c> prompt queries vote — their softmax attention over the
 /// earlier tokens, averaged over the window and the GQA group, smoothed by 1-D average pooling (kernel 5) — and the
-/// window itself is always kept (kvpress's defaults: window 64, kernel 5).
+/// window itself is always kept (kvpress's defaults: window 64, kernel 5); without queries it keeps the most recent.
 /// </summary>
 public sealed class SnapKvPress(int window = 64, int kernel = 5) : IKvPress
 {
@@ -29,6 +29,12 @@ public sealed class SnapKvPress(int window = 64, int kernel = 5) : IKvPress
     {
         var store = input.Store;
         int n = store.Count, hd = store.HeadDim, w = Math.Min(input.WindowRows, n);
+        if (w == 0)
+        {
+            // No prefill query reached this layer (a KV-only layer, an empty window): keep the most recent tokens.
+            for (int t = 0; t < n; t++) scores[t] = t;
+            return;
+        }
         int prefix = n - w;
         var keys = new float[n * hd];
         store.ReadKeys(0, n, keys);
@@ -55,7 +61,9 @@ public sealed class SnapKvPress(int window = 64, int kernel = 5) : IKvPress
             for (int d = -half; d <= half; d++) if (t + d >= 0 && t + d < prefix) sum += votes[t + d];
             scores[t] = (float)(sum / kernel / (w * input.GroupSize));
         }
-        for (int t = prefix; t < n; t++) scores[t] = float.PositiveInfinity;
+        // The window outranks every vote (votes are probabilities, at most 1), the most recent first, so a budget
+        // smaller than the window keeps its newest tokens.
+        for (int t = prefix; t < n; t++) scores[t] = 2 + t;
     }
 }
 

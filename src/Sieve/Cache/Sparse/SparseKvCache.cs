@@ -171,13 +171,17 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         if (length >= _length) return;
         for (int l = 0; l < _shape.Layers; l++)
         {
-            if (length == 0) { _crossed[l] = false; _selectors[l] = null; _window[l] = null; _windowCount[l] = 0; }
-            foreach (var s in _stores[l])
+            if (length == 0) { _crossed[l] = false; _selectors[l] = null; }
+            _window[l] = null;      // the remembered queries may belong to forgotten positions
+            _windowCount[l] = 0;
+            for (int h = 0; h < _stores[l].Length; h++)
             {
+                var s = _stores[l][h];
                 if (_crossed[l] && length > 0 && s.CountUpTo(length - 1) < s.PromptCount)
                     throw new NotSupportedException("cannot truncate into a pressed prompt; start a new cache (Truncate(0))");
                 s.Truncate(length == 0 ? 0 : s.CountUpTo(length - 1));
                 if (length == 0) s.PromptCount = -1;
+                _selectors[l]?[h].Build(s);   // an index over forgotten rows would only loosen (Quest's page bounds)
             }
         }
         _length = length;
@@ -215,7 +219,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
             int picked = k > 0 ? selector.Select(store, qbar, candidates, k, pos, slots) : 0;
             for (int t = forcedStart; t < visible; t++) slots.Add(t);
             attention.Run(store, 0, 0, slots, q, g, output);
-            if (c._o.Trace)
+            if (c._o.Trace && row == Rows - 1)   // several rows of one call race for the slot: the last row's record is kept
                 c._trace[Layer, kvHead] = new SelectionRecord(pos,
                     Enumerable.Range(0, candidates).Select(store.PositionOf).ToArray(),
                     slots.Take(picked).Select(store.PositionOf).ToArray(),
