@@ -34,10 +34,11 @@ public sealed record KvCacheSpec
     public bool IsDense => Method is "dense" or "dense-f16";
     public bool IsPress => Method is "streamingllm" or "snapkv" or "knorm";
 
-    public static KvCacheSpec Parse(string method, string? budget = null) => new KvCacheSpec
+    public static KvCacheSpec Parse(string method, string? budget = null) => new()
     {
         Method = Methods.Contains(method) ? method : throw new ArgumentException($"unknown KV-cache method '{method}' (known: {string.Join(", ", Methods)})"),
-    } with { Budget = budget != null ? KvBudget.Parse(budget) : KvBudget.OfTokens(100) };
+        Budget = budget != null ? KvBudget.Parse(budget) : KvBudget.OfTokens(100),
+    };
 
     public IKvCache Create(KvCacheShape shape, WorkerPool? pool) => Method switch
     {

@@ -82,7 +82,7 @@ public sealed class KvFidelity : IKvCache
             {
                 // The exact top-|selected| of the same candidates by the same GQA-averaged query.
                 var qbar = new float[hd];
-                for (int i = 0; i < g; i++) TensorPrimitives.Add(qbar, q.Slice((h * g + i) * hd, hd), qbar);
+                _shape.GroupMean(q, h, qbar);
                 var exactScores = new float[candidates.Length];
                 for (int c = 0; c < candidates.Length; c++) exactScores[c] = TensorPrimitives.Dot(qbar, keys.Slice(candidates[c] * kvDim + h * hd, hd));
                 var best = TopK.SelectScalar(exactScores, selected.Length).Select(i => candidates[i]).ToHashSet();

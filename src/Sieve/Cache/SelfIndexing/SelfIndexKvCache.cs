@@ -25,9 +25,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     readonly CausalAttention _prefillAttention;
     readonly float[]?[] _prefillK, _prefillV;   // [layer][pos·kvDim + …] until the layer is compressed
     readonly int[] _prefillLength;
-    readonly float[]?[] _lastQuery;             // [layer][heads·headDim]: the last prefill query row
-    readonly float[]?[] _queryWindow;           // [layer][W·qDim]: recent prefill queries (Hamming ablation)
-    readonly int[] _queryWindowCount;
+    readonly RecentQueries?[] _queries;         // [layer]: the latest prefill queries (the last one picks the dense set)
     readonly SelfIndexHead[]?[] _heads;         // [layer][kvHead] once compressed
     readonly SelectionRecord?[,] _trace;
     readonly float[]?[] _queryMedian;            // [layer][kvHeads·headDim]
@@ -43,9 +41,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
         _prefillK = new float[shape.Layers][];
         _prefillV = new float[shape.Layers][];
         _prefillLength = new int[shape.Layers];
-        _lastQuery = new float[shape.Layers][];
-        _queryWindow = new float[shape.Layers][];
-        _queryWindowCount = new int[shape.Layers];
+        _queries = new RecentQueries[shape.Layers];
         _heads = new SelfIndexHead[shape.Layers][];
         _trace = new SelectionRecord[shape.Layers, shape.KvHeads];
         _queryMedian = new float[shape.Layers][];
@@ -71,7 +67,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
             for (int l = 0; l < _shape.Layers; l++)
             {
                 bytes += (_prefillK[l]?.LongLength ?? 0) * 4 + (_prefillV[l]?.LongLength ?? 0) * 4;
-                bytes += (_lastQuery[l]?.LongLength ?? 0) * 4 + (_queryWindow[l]?.LongLength ?? 0) * 4;
+                bytes += _queries[l]?.Bytes ?? 0;
                 if (_heads[l] is { } heads)
                 {
                     compressed = true;
@@ -120,25 +116,12 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
         int qDim = _shape.Heads * _shape.HeadDim;
         if (_heads[layer] == null)
         {
-            RememberQueries(layer, q, count, qDim);
+            // The Hamming ablation centres its query by the window's median; the others need only the last row.
+            (_queries[layer] ??= new RecentQueries(_options.Scorer == SelfIndexScorer.Hamming ? _options.QueryWindow : 1, qDim)).Add(q, count);
             _prefillAttention.Run(_prefillK[layer]!, _prefillV[layer]!, startPos, count, q, output);
             return;
         }
         _work.Run(layer, startPos, count, q, output);
-    }
-
-    void RememberQueries(int layer, ReadOnlySpan<float> q, int count, int qDim)
-    {
-        (_lastQuery[layer] ??= new float[qDim]).AsSpan().Clear();
-        q.Slice((count - 1) * qDim, qDim).CopyTo(_lastQuery[layer]);
-        if (_options.Scorer != SelfIndexScorer.Hamming) return;
-        int w = Math.Max(1, _options.QueryWindow);
-        var window = _queryWindow[layer] ??= new float[w * qDim];
-        for (int j = Math.Max(0, count - w); j < count; j++)
-        {
-            int slot = _queryWindowCount[layer]++ % w;
-            q.Slice(j * qDim, qDim).CopyTo(window.AsSpan(slot * qDim, qDim));
-        }
     }
 
     /// <summary>The prefill/decode boundary of one layer: compress every KV head, release the F32 rows.</summary>
@@ -149,8 +132,8 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
         var qbar = new float[hd];
         for (int h = 0; h < _shape.KvHeads; h++)
         {
-            bool haveQuery = _lastQuery[layer] != null;
-            if (haveQuery) GroupMean(_lastQuery[layer]!, h, qbar);
+            bool haveQuery = _queries[layer] is { Count: > 0 };
+            if (haveQuery) _shape.GroupMean(_queries[layer]!.Row(_queries[layer]!.Count - 1), h, qbar);
             // An empty prompt (decode from nothing) compresses nothing: every token is then a forced recent one.
             var keys = n > 0 ? _prefillK[layer].AsSpan(h * hd) : default;
             var values = n > 0 ? _prefillV[layer].AsSpan(h * hd) : default;
@@ -160,23 +143,23 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
         if (_options.Scorer == SelfIndexScorer.Hamming) _queryMedian[layer] = WindowMedian(layer);
         _heads[layer] = heads;
         _prefillK[layer] = _prefillV[layer] = null;
-        _queryWindow[layer] = null;
+        _queries[layer] = null;
     }
 
     /// <summary>Per KV head, the per-channel median of the window's GQA-averaged queries.</summary>
     float[] WindowMedian(int layer)
     {
         int hd = _shape.HeadDim, qDim = _shape.Heads * hd;
-        int rows = Math.Min(_queryWindowCount[layer], Math.Max(1, _options.QueryWindow));
         var result = new float[_shape.KvHeads * hd];
-        if (rows == 0 || _queryWindow[layer] is not { } window) return result;
+        if (_queries[layer] is not { Count: > 0 } window) return result;
+        int rows = window.Count;
         var qbar = new float[hd];
         var column = new float[rows * hd];
         for (int h = 0; h < _shape.KvHeads; h++)
         {
             for (int r = 0; r < rows; r++)
             {
-                GroupMean(window.AsSpan(r * qDim, qDim), h, qbar);
+                _shape.GroupMean(window.Row(r), h, qbar);
                 qbar.CopyTo(column, r * hd);
             }
             var col = new float[rows];
@@ -189,16 +172,6 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
         return result;
     }
 
-    /// <summary>q̄ = the mean of the query heads that share KV head <paramref name="kvHead"/>.</summary>
-    void GroupMean(ReadOnlySpan<float> qRow, int kvHead, Span<float> qbar)
-    {
-        int hd = _shape.HeadDim, g = _shape.GroupSize;
-        qbar[..hd].Clear();
-        for (int i = 0; i < g; i++)
-            System.Numerics.Tensors.TensorPrimitives.Add(qbar[..hd], qRow.Slice((kvHead * g + i) * hd, hd), qbar[..hd]);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(qbar[..hd], 1f / g, qbar[..hd]);
-    }
-
     public void Truncate(int length)
     {
         if (length >= _length) return;
@@ -207,7 +180,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
             for (int l = 0; l < _shape.Layers; l++)
             {
                 _heads[l] = null; _prefillK[l] = _prefillV[l] = null; _prefillLength[l] = 0;
-                _lastQuery[l] = null; _queryWindow[l] = null; _queryWindowCount[l] = 0; _queryMedian[l] = null;
+                _queries[l] = null; _queryMedian[l] = null;
             }
             _length = 0;
             return;
@@ -222,9 +195,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
             else
             {
                 _prefillLength[l] = Math.Min(_prefillLength[l], length);
-                // The remembered queries may belong to forgotten positions: start the window afresh.
-                _queryWindowCount[l] = 0;
-                _lastQuery[l] = null;
+                _queries[l] = null;   // the remembered queries may belong to forgotten positions
             }
         }
         _length = length;
@@ -252,7 +223,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
 
             var qRow = new ReadOnlySpan<float>(Q + row * qDim, qDim);
             Ensure(ref sc.Qbar, hd);
-            c.GroupMean(qRow, kvHead, sc.Qbar);
+            s.GroupMean(qRow, kvHead, sc.Qbar);
 
             // Slots: [0, candidates) are scored; [forcedStart, forcedEnd) — tokens since the boundary, up to the cap,
             // never later than this row — are always attended.

@@ -24,8 +24,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     readonly HeadStore[][] _stores;
     readonly IHeadSelector[]?[] _selectors;
     readonly bool[] _crossed;
-    readonly float[]?[] _window;     // [layer][W·qDim] ring of the latest prefill queries (press only)
-    readonly int[] _windowCount;
+    readonly RecentQueries?[] _window;   // [layer]: the latest prefill queries (press only)
     readonly SelectionRecord?[,] _trace;
     readonly Work _work;
     int _length;
@@ -45,8 +44,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         }
         _selectors = new IHeadSelector[shape.Layers][];
         _crossed = new bool[shape.Layers];
-        _window = new float[shape.Layers][];
-        _windowCount = new int[shape.Layers];
+        _window = new RecentQueries[shape.Layers];
         _trace = new SelectionRecord[shape.Layers, shape.KvHeads];
         _work = new Work(this);
     }
@@ -63,7 +61,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         {
             long bytes = 0;
             foreach (var layer in _stores) foreach (var s in layer) bytes += s.Bytes;
-            foreach (var w in _window) bytes += (w?.LongLength ?? 0) * 4;
+            foreach (var w in _window) bytes += w?.Bytes ?? 0;
             return new KvMemory(bytes, (double)_stores[0][0].RowBytes * _shape.Layers * _shape.KvHeads, _shape.Layers, _shape.KvHeads);
         }
     }
@@ -107,7 +105,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     void Press(int layer, HeadStore[] stores)
     {
         int hd = _shape.HeadDim, g = _shape.GroupSize, qDim = _shape.Heads * hd;
-        int rows = Math.Min(_windowCount[layer], _o.ObservationWindow);
+        int rows = _window[layer]?.Count ?? 0;
         var scores = new float[stores.Length][];
         for (int h = 0; h < stores.Length; h++)
         {
@@ -115,8 +113,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
             var wq = new float[rows * g * hd];
             for (int r = 0; r < rows; r++)
             {
-                int ring = (_windowCount[layer] - rows + r) % _o.ObservationWindow;
-                _window[layer].AsSpan(ring * qDim + h * g * hd, g * hd).CopyTo(wq.AsSpan(r * g * hd));
+                _window[layer]!.Row(r).Slice(h * g * hd, g * hd).CopyTo(wq.AsSpan(r * g * hd));
             }
             scores[h] = new float[stores[h].Count];
             _o.Press!.Score(new PressInput(layer, h, stores[h], wq, rows, g), scores[h]);
@@ -154,16 +151,9 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
 
     public void Attend(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
     {
-        if (!_crossed[layer] && _o.Press != null) RememberQueries(layer, q, count);
+        if (!_crossed[layer] && _o.Press != null)
+            (_window[layer] ??= new RecentQueries(_o.ObservationWindow, _shape.Heads * _shape.HeadDim)).Add(q, count);
         _work.Run(layer, startPos, count, q, output);
-    }
-
-    void RememberQueries(int layer, ReadOnlySpan<float> q, int count)
-    {
-        int qDim = _shape.Heads * _shape.HeadDim, w = Math.Max(1, _o.ObservationWindow);
-        var ring = _window[layer] ??= new float[w * qDim];
-        for (int j = Math.Max(0, count - w); j < count; j++)
-            q.Slice(j * qDim, qDim).CopyTo(ring.AsSpan(_windowCount[layer]++ % w * qDim, qDim));
     }
 
     public void Truncate(int length)
@@ -173,7 +163,6 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         {
             if (length == 0) { _crossed[l] = false; _selectors[l] = null; }
             _window[l] = null;      // the remembered queries may belong to forgotten positions
-            _windowCount[l] = 0;
             for (int h = 0; h < _stores[l].Length; h++)
             {
                 var s = _stores[l][h];
@@ -214,8 +203,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
             slots.Clear();
             int k = c._o.Budget.Resolve(pos + 1, candidates);
             Span<float> qbar = stackalloc float[hd];
-            for (int i = 0; i < g; i++) System.Numerics.Tensors.TensorPrimitives.Add(qbar, new ReadOnlySpan<float>(q + i * hd, hd), qbar);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(qbar, 1f / g, qbar);
+            s.GroupMean(new ReadOnlySpan<float>(Q + row * qDim, qDim), kvHead, qbar);
             int picked = k > 0 ? selector.Select(store, qbar, candidates, k, pos, slots) : 0;
             for (int t = forcedStart; t < visible; t++) slots.Add(t);
             attention.Run(store, 0, 0, slots, q, g, output);
