@@ -18,7 +18,7 @@ public static unsafe class MemoryBandwidth
             new Span<byte>(buffer, (int)Math.Min(bytes, int.MaxValue)).Fill(1);
             for (long o = int.MaxValue; o < bytes; o += int.MaxValue)
                 new Span<byte>(buffer + o, (int)Math.Min(bytes - o, int.MaxValue)).Fill(1);
-            var work = new ReadWork(buffer, bytes);
+            var work = new ReadWork(buffer);
             double best = 0;
             for (int r = 0; r < repetitions; r++)
             {
@@ -34,7 +34,7 @@ public static unsafe class MemoryBandwidth
         }
     }
 
-    sealed class ReadWork(byte* buffer, long bytes) : IRangeWork
+    sealed class ReadWork(byte* buffer) : IRangeWork
     {
         public const int Chunk = 1 << 20;
         public long Sink;

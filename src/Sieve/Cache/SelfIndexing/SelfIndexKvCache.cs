@@ -149,7 +149,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     /// <summary>Per KV head, the per-channel median of the window's GQA-averaged queries.</summary>
     float[] WindowMedian(int layer)
     {
-        int hd = _shape.HeadDim, qDim = _shape.Heads * hd;
+        int hd = _shape.HeadDim;
         var result = new float[_shape.KvHeads * hd];
         if (_queries[layer] is not { Count: > 0 } window) return result;
         int rows = window.Count;
