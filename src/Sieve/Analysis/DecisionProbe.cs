@@ -21,7 +21,8 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
     /// <summary>Forward passes run so far: one per sample.</summary>
     public int ForwardPasses { get; private set; }
 
-    public SampleDecisions Probe(McqSample sample)
+    /// <summary>The prompt the probe runs for a sample and the option tokens it reads at the prompt's last position.</summary>
+    public (int[] Prompt, int[] OptionTokens) Prepare(McqSample sample)
     {
         if (sample.IsMultipleInput)
             throw new ArgumentException($"sample {sample.Id}: a multiple-input task (WinoGrande) puts each option in the context, so no one position holds the decision; render it with lettered options (--render lettered)");
@@ -37,9 +38,12 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         while (shared < first.Length && pairs.All(p => p.Continuation.Length > shared && p.Continuation[shared] == first[shared])) shared++;
         if (pairs.Any(p => p.Continuation.Length <= shared))
             throw new ArgumentException($"sample {sample.Id}: the option labels do not differ in their tokens");
-        var optionTokens = pairs.Select(p => p.Continuation[shared]).ToArray();
-        var ctx = pairs[0].Context.Concat(first[..shared]).ToArray();
+        return (pairs[0].Context.Concat(first[..shared]).ToArray(), pairs.Select(p => p.Continuation[shared]).ToArray());
+    }
 
+    public SampleDecisions Probe(McqSample sample)
+    {
+        var (ctx, optionTokens) = Prepare(sample);
         var capture = new ResidualCapture(model.Config.LayerCount, model.Config.Dim, ctx.Length - 1);
         var previous = model.Hook;
         model.Hook = capture;
@@ -57,7 +61,8 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         return new SampleDecisions(sample.Id, sample.Gold, logits);
     }
 
-    unsafe float[] ReadOut(float[] h, int[] tokens)
+    /// <summary>Option logits of one residual state: the final RMSNorm, then the option tokens' LM-head rows.</summary>
+    public unsafe float[] ReadOut(float[] h, int[] tokens)
     {
         var c = model.Config;
         var normed = new float[c.Dim];

@@ -18,10 +18,17 @@ namespace Sieve.Pruning;
 public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer, IReadOnlyList<McqSample> samples, CalibrationSet? calibration = null)
 {
     readonly DecisionProbe _probe = new(model, tokenizer);
-    int _nllPasses;
+    int _nllPasses, _replayPasses;
+
+    /// <summary>
+    /// Score the greedy search's candidates from stored prefix states (method notes §1.2): removing block l leaves every
+    /// block before it unchanged, so each trial resumes from the residual stream entering l and runs only the blocks
+    /// after it — about half the work of full passes, with bit-identical results. Task criteria only; NLL runs in full.
+    /// </summary>
+    public bool ReusePrefixStates { get; init; } = true;
 
     /// <summary>Forward passes run so far: probe passes plus calibration windows.</summary>
-    public int ForwardPasses => _probe.ForwardPasses + _nllPasses;
+    public int ForwardPasses => _probe.ForwardPasses + _nllPasses + _replayPasses;
 
     IReadOnlyList<string> Labels => samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();
 
@@ -75,15 +82,80 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
             if (candidates.Count == 0) break;
             (double, double) best = default;
             int bestLayer = -1;
-            foreach (int l in candidates)   // ascending, and only a strictly better score replaces: ties keep the lower layer
-            {
-                var score = Score([.. removed, l], criterion);
-                if (bestLayer < 0 || score.CompareTo(best) > 0) { best = score; bestLayer = l; }
-            }
+            var scores = ReusePrefixStates && criterion != PruningCriterion.Nll
+                ? ScoreFromPrefixStates(removed, candidates, criterion)
+                : candidates.Select(l => Score([.. removed, l], criterion)).ToList();
+            for (int i = 0; i < candidates.Count; i++)   // ascending, and only a strictly better score replaces: ties keep the lower layer
+                if (bestLayer < 0 || scores[i].CompareTo(best) > 0) { best = scores[i]; bestLayer = candidates[i]; }
             removed.Add(bestLayer);
             trace.Add(Evaluate(removed).Step);
         }
         return trace;
+    }
+
+    /// <summary>
+    /// Every candidate's (accuracy, margin) with <paramref name="removed"/> already gone: per sample, walk the blocks in
+    /// order carrying the residual stream; at a candidate, resume past it to read the final decision; at any alive
+    /// block, advance the stream through that block alone.
+    /// </summary>
+    List<(double, double)> ScoreFromPrefixStates(IReadOnlyList<int> removed, IReadOnlyList<int> candidates, PruningCriterion criterion)
+    {
+        int layers = model.Config.LayerCount, dim = model.Config.Dim;
+        var alive = Enumerable.Range(0, layers).Except(removed).ToList();
+        var finalLogits = candidates.Select(_ => new List<SampleDecisions>()).ToList();
+        var replay = new StateReplay(dim);
+        var saved = (model.Plan, model.Hook);
+        try
+        {
+            model.Hook = replay;
+            foreach (var sample in samples)
+            {
+                var (prompt, options) = _probe.Prepare(sample);
+                var state = new float[prompt.Length * dim];
+                for (int j = 0; j < prompt.Length; j++)
+                    Kernels.Dequantize.Row(model.Weights.TokenEmbedding.Type, model.Weights.TokenEmbedding.Row(prompt[j]), state.AsSpan(j * dim, dim));
+                foreach (int l in alive)
+                {
+                    int c = IndexOf(candidates, l);
+                    if (c >= 0)
+                    {
+                        // Without block l: resume at the next alive block, read the stream leaving the last one.
+                        var runs = alive.Where(x => x > l).ToList();
+                        Run(prompt, state, runs, runs[0], runs[^1], lastOnly: true);
+                        finalLogits[c].Add(new SampleDecisions(sample.Id, sample.Gold, [_probe.ReadOut(replay.Captured, options)]));
+                    }
+                    if (l == alive[^1]) break;
+                    Run(prompt, state, [l], l, l, lastOnly: false);
+                    state = replay.Captured;
+                }
+            }
+        }
+        finally { (model.Plan, model.Hook) = saved; }
+        return finalLogits.Select(d =>
+        {
+            var last = DecisionCurves.From(d, Labels).Layers[^1];
+            return criterion == PruningCriterion.Accuracy ? (last.Accuracy, last.Margin) : (last.Margin, last.Accuracy);
+        }).ToList();
+
+        void Run(int[] prompt, float[] state, IReadOnlyList<int> runs, int inject, int capture, bool lastOnly)
+        {
+            var modes = Enumerable.Repeat(LayerMode.Skip, layers).ToArray();
+            foreach (int r in runs) modes[r] = LayerMode.Full;
+            model.Plan = new LayerPlan(modes, (LayerMode[])modes.Clone());
+            replay.InjectLayer = inject;
+            replay.State = state;
+            replay.CaptureLayer = capture;
+            replay.CaptureLastOnly = lastOnly;
+            replay.Captured = new float[lastOnly ? dim : prompt.Length * dim];
+            model.Prefill(prompt, 0, model.CreateDenseCache(prompt.Length));
+            _replayPasses++;
+        }
+
+        static int IndexOf(IReadOnlyList<int> list, int value)
+        {
+            for (int i = 0; i < list.Count; i++) if (list[i] == value) return i;
+            return -1;
+        }
     }
 
     /// <summary>Removes layers in a fixed order (e.g. ascending Block Influence, or the last k), recording each step.</summary>

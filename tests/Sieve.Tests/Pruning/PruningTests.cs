@@ -176,4 +176,22 @@ public class PruningTests
         int second = Enumerable.Range(0, m.Config.LayerCount).Where(l => l != first).OrderBy(l => pruned[l]).First();
         Assert.Equal(new[] { first, second }.Order(), trace[2].RemovedLayers);
     }
+
+    [Theory]
+    [InlineData(PruningCriterion.Accuracy)]
+    [InlineData(PruningCriterion.Margin)]
+    public void GreedyFromStoredPrefixStatesEqualsFullPassesExactly(PruningCriterion criterion)
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var samples = Task();
+        var full = new IterativePruning(m.Transformer, m.Tokenizer, samples) { ReusePrefixStates = false };
+        var reuse = new IterativePruning(m.Transformer, m.Tokenizer, samples) { ReusePrefixStates = true };
+        var a = full.Greedy(3, criterion);
+        var b = reuse.Greedy(3, criterion);
+        Assert.Equal(a.Select(x => string.Join(",", x.RemovedLayers)), b.Select(x => string.Join(",", x.RemovedLayers)));
+        Assert.Equal(a.Select(x => x.Accuracy), b.Select(x => x.Accuracy));
+        Assert.Equal(a.Select(x => x.FinalMargin), b.Select(x => x.FinalMargin));
+        Assert.Equal(LayerPlan.Full(m.Config.LayerCount).ToString(), m.Transformer.Plan.ToString());   // plan and hook restored
+        Assert.Null(m.Transformer.Hook);
+    }
 }
