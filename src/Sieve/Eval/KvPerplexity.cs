@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Sieve.Cache;
 using Sieve.Models;
 
@@ -58,7 +59,7 @@ public static class KvPerplexity
             var kls = rows.Select((r, i) => Kl(baseLogProbs[i], r)).ToArray();
             meanKl = kls.Average();
             maxKl = kls.Max();
-            top1 = rows.Select((r, i) => ArgMax(r) == ArgMax(baseLogProbs[i]) ? 1.0 : 0.0).Average();
+            top1 = rows.Select((r, i) => TensorPrimitives.IndexOfMax(r) == TensorPrimitives.IndexOfMax(baseLogProbs[i]) ? 1.0 : 0.0).Average();
         }
         return new KvPerplexityResult(name, tokens.Count, prefix, rows.Length, Ppl(rows),
             baseLogProbs != null ? Ppl(baseLogProbs) : null, meanKl, maxKl, top1, cache.Memory, probe?.Layers(), seconds);
@@ -88,12 +89,6 @@ public static class KvPerplexity
         return r;
     }
 
-    static int ArgMax(float[] x)
-    {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
 
     // ---- the KL base file: llama-perplexity's --kl-divergence-base idea, in a small format of our own ----
 

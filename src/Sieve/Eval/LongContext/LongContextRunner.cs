@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Diagnostics;
 using Sieve.Cache;
 using Sieve.Models;
@@ -44,7 +45,7 @@ public static class LongContextRunner
             var generated = new List<int>();
             for (int t = 0; t < s.TokensToGenerate; t++)
             {
-                int next = ArgMax(logits);
+                int next = TensorPrimitives.IndexOfMax(logits);
                 if (next == tokenizer.EosId || tokenizer.EndOfGenerationIds.Contains(next)) break;
                 generated.Add(next);
                 if (t + 1 == s.TokensToGenerate) break;
@@ -58,10 +59,4 @@ public static class LongContextRunner
             outputs.Count, outputs.Count > 0 ? 100 * outputs.Average(o => o.Score) : 0, clock.Elapsed.TotalSeconds, kvBytes, outputs);
     }
 
-    static int ArgMax(ReadOnlySpan<float> x)
-    {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
 }
