@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Sieve.Threading;
 
 /// <summary>A unit of data-parallel work: process items [start, end).</summary>
@@ -10,35 +12,71 @@ public interface IRangeWork
 /// A fixed set of dedicated threads that split one range of work at a time, with the calling thread joining in.
 /// </summary>
 /// <remarks>
-/// Decode runs ~7 matrix-vector products per layer, so a 30-layer model issues ~200 parallel regions per token;
-/// at ~10 ms per token, the 5–20 µs that Parallel.For spends waking pool threads would cost several percent.
-/// Workers here spin briefly on a generation counter (a region follows the last within microseconds during a
-/// forward pass) and only then sleep on a semaphore, so idle time between tokens costs no CPU.
+/// <para>Decode runs ~7 matrix-vector products per layer, so a 30-layer model issues ~200 parallel regions per token;
+/// at ~10 ms per token, the 5–20 µs that Parallel.For spends waking pool threads would cost several percent. Workers
+/// here spin briefly on the region slot (a region follows the last within microseconds during a forward pass) and
+/// only then sleep on a semaphore, so idle time between tokens costs no CPU.</para>
+/// <para>Shared machines: a worker the OS has not scheduled must never hold the caller up. The caller claims chunks
+/// like any worker and waits only for chunks already claimed, so a region whose workers are all descheduled simply
+/// runs on the caller, as with one thread. Workers spin for ~20 µs, not milliseconds: a spinning worker that the
+/// scheduler preempts in favour of another process is the one that then sits on a claimed chunk. Workers that sleep
+/// get the scheduler's wake-up preference instead. If stragglers still cost more than a quarter of the parallel time
+/// (measured per region, smoothed), the pool enlists one worker fewer, and tries one more again every ~0.25 s, so a
+/// busy machine degrades to the speed of the CPUs it actually gets rather than collapsing. Measured on 2 cores with
+/// one kept busy by another process: see the issue 8 note in the README.</para>
 /// </remarks>
 public sealed class WorkerPool : IDisposable
 {
-    const int SpinIterations = 20_000;   // ~50–100 µs of spinning before a worker sleeps
+    /// <summary>How long an idle worker spins before it sleeps: long enough to bridge the gap between two regions of
+    /// one forward pass (1–10 µs), short enough that a worker does not burn a time slice another process needs.</summary>
+    static readonly long SpinTicks = Stopwatch.Frequency / 50_000;          // 20 µs
+    /// <summary>The caller spins this long for stragglers, then sleeps until the last one signals.</summary>
+    static readonly long CallerSpinTicks = Stopwatch.Frequency / 20_000;    // 50 µs
+    /// <summary>How often a pool that shed workers tries one more.</summary>
+    static readonly long RegrowTicks = Stopwatch.Frequency / 4;              // 250 ms
+
+    /// <summary>One parallel region: a range, the next unclaimed item, and who is still working on claimed items.</summary>
+    sealed class Region(IRangeWork work, int count, int grain, int helpers)
+    {
+        public readonly IRangeWork Work = work;
+        public readonly int Count = count, Grain = grain, Helpers = helpers;
+        public int Next;
+        /// <summary>Threads inside <see cref="Claim"/>; a thread enters before it claims, so a claimed chunk is always
+        /// covered by a count here until it is done.</summary>
+        public int Active;
+        public int CallerAsleep;
+        public Exception? Error;
+    }
 
     readonly Thread[] _threads;
     // One semaphore per worker: with a shared one, a worker that finished early could take the permit meant
     // for a worker still asleep, leaving that one asleep and the caller waiting for it forever.
     readonly SemaphoreSlim[] _wake;
     readonly int[] _asleep;
-    int _generation;
+    readonly SemaphoreSlim _callerWake = new(0);
+    Region? _region;
+    int _running;
     volatile bool _disposed;
 
-    IRangeWork? _work;
-    int _count, _grain, _next, _pending;
-    Exception? _error;
+    // Straggler accounting (caller thread only).
+    int _enlisted;
+    double _stragglerShare;
+    long _lastResize;
 
     public int ThreadCount { get; }
 
-    public WorkerPool(int threadCount)
+    /// <summary>Threads the pool has working at present (≤ <see cref="ThreadCount"/>; fewer after stragglers).</summary>
+    public int EnlistedThreads => _enlisted + 1;
+
+    /// <param name="threadCount">Threads including the caller; clamped to <see cref="AvailableProcessors"/>.</param>
+    /// <param name="oversubscribe">Keep a thread count above the CPUs the process may use (tests of the pool).</param>
+    public WorkerPool(int threadCount, bool oversubscribe = false)
     {
-        ThreadCount = Math.Max(1, threadCount);
+        ThreadCount = Math.Max(1, oversubscribe ? threadCount : Math.Min(threadCount, AvailableProcessors));
         _threads = new Thread[ThreadCount - 1];
         _wake = new SemaphoreSlim[_threads.Length];
         _asleep = new int[_threads.Length];
+        _enlisted = _threads.Length;
         for (int i = 0; i < _threads.Length; i++)
         {
             _wake[i] = new SemaphoreSlim(0);
@@ -48,8 +86,11 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>CPUs this process may run on: .NET's count already honours the affinity mask and a cgroup CPU quota.</summary>
+    public static int AvailableProcessors => Environment.ProcessorCount;
+
     /// <summary>Threads to use when the user names none: one per physical core (SMT siblings share the FPUs).</summary>
-    public static int DefaultThreadCount => Math.Max(1, PhysicalCores.Count);
+    public static int DefaultThreadCount => Math.Max(1, Math.Min(PhysicalCores.Count, AvailableProcessors));
 
     /// <summary>Runs <paramref name="work"/> over [0, count) in chunks of about <paramref name="grain"/> items.</summary>
     public void Run(IRangeWork work, int count, int grain = 0)
@@ -61,60 +102,114 @@ public sealed class WorkerPool : IDisposable
             work.Execute(0, count);
             return;
         }
-        _work = work; _count = count; _grain = grain; _next = 0; _error = null;
-        Volatile.Write(ref _pending, _threads.Length);
-        Interlocked.Increment(ref _generation);
-        for (int i = 0; i < _asleep.Length; i++)
-            if (Interlocked.Exchange(ref _asleep[i], 0) == 1) _wake[i].Release();
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException("WorkerPool.Run was entered from two threads at once; one pool serves one caller");
+        try
+        {
+            long start = Stopwatch.GetTimestamp();
+            int helpers = Math.Min(_enlisted, (count + grain - 1) / grain - 1);
+            var region = new Region(work, count, grain, helpers);
+            Volatile.Write(ref _region, region);
+            for (int i = 0; i < helpers; i++)
+                if (Interlocked.Exchange(ref _asleep[i], 0) == 1) _wake[i].Release();
 
-        DoChunks();
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(-1);
-        _work = null;
-        if (_error != null) throw new AggregateException("a worker thread failed", _error);
+            Interlocked.Increment(ref region.Active);
+            Claim(region);
+            long mine = Stopwatch.GetTimestamp();
+            if (Interlocked.Decrement(ref region.Active) != 0) WaitForStragglers(region, mine);
+            long end = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _region, null);
+            if (helpers > 0) Adapt(mine - start, end - mine, end);
+            if (region.Error != null) throw new AggregateException("a worker thread failed", region.Error);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
     }
 
-    void DoChunks()
+    static void Claim(Region r)
     {
-        var work = _work!;
         try
         {
             while (true)
             {
-                int start = Interlocked.Add(ref _next, _grain) - _grain;
-                if (start >= _count) break;
-                work.Execute(start, Math.Min(start + _grain, _count));
+                int start = Interlocked.Add(ref r.Next, r.Grain) - r.Grain;
+                if (start >= r.Count) break;
+                r.Work.Execute(start, Math.Min(start + r.Grain, r.Count));
             }
         }
         catch (Exception e)
         {
-            _error ??= e;
-            Volatile.Write(ref _next, int.MaxValue / 2);
+            Interlocked.CompareExchange(ref r.Error, e, null);
+            Volatile.Write(ref r.Next, int.MaxValue / 2);
+        }
+    }
+
+    void WaitForStragglers(Region r, long since)
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref r.Active) != 0)
+        {
+            if (Stopwatch.GetTimestamp() - since < CallerSpinTicks) { spin.SpinOnce(-1); continue; }
+            // Sleep until the last straggler signals: the CPU goes to it (or to whoever needs it) meanwhile.
+            // Exchange, not a volatile write: the flag must be visible before Active is read (x86 reorders a store
+            // with a later load), or the last straggler could miss it and never signal.
+            Interlocked.Exchange(ref r.CallerAsleep, 1);
+            if (Volatile.Read(ref r.Active) != 0) _callerWake.Wait();
+            else if (Interlocked.Exchange(ref r.CallerAsleep, 0) == 0) _callerWake.Wait();   // consume its permit
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Sheds a worker when waiting for stragglers takes over a quarter of the region's time (smoothed over ~16
+    /// regions), and tries one more every <see cref="RegrowTicks"/>. On a quiet machine stragglers cost 1–5 %.
+    /// </summary>
+    void Adapt(long own, long waited, long now)
+    {
+        double share = (double)waited / Math.Max(1, own + waited);
+        _stragglerShare += (share - _stragglerShare) / 16;
+        if (_stragglerShare > 0.25 && _enlisted > 0)
+        {
+            _enlisted--;
+            _stragglerShare = 0;
+            _lastResize = now;
+        }
+        else if (_enlisted < _threads.Length && now - _lastResize > RegrowTicks)
+        {
+            _enlisted++;
+            _stragglerShare = 0;
+            _lastResize = now;
         }
     }
 
     void WorkerLoop(int index)
     {
-        int seen = 0;
+        Region? seen = null;
         while (true)
         {
-            int spins = 0;
-            while (Volatile.Read(ref _generation) == seen)
+            long idleSince = Stopwatch.GetTimestamp();
+            Region? r;
+            while ((r = Volatile.Read(ref _region)) == null || r == seen || index >= r.Helpers)
             {
                 if (_disposed) return;
-                if (++spins < SpinIterations) { Thread.SpinWait(8); continue; }
-                // Both sides fence (Exchange here, Increment in Run), so either Run sees the flag and releases our
-                // semaphore, or we see the new generation. A release that races our un-flagging leaves a spare
-                // permit on our own semaphore: the next wait returns at once and loops back here, harmlessly.
+                if (Stopwatch.GetTimestamp() - idleSince < SpinTicks) { Thread.SpinWait(20); continue; }
+                // Both sides fence (Exchange here and in Run), so either Run sees the flag and releases our
+                // semaphore, or we see the new region. A release that races our un-flagging leaves a spare permit
+                // on our own semaphore: the next wait returns at once and loops back here, harmlessly.
                 Interlocked.Exchange(ref _asleep[index], 1);
-                if (Volatile.Read(ref _generation) == seen && !_disposed) _wake[index].Wait();
+                r = Volatile.Read(ref _region);
+                if ((r == null || r == seen || index >= r.Helpers) && !_disposed) _wake[index].Wait();
                 else Interlocked.Exchange(ref _asleep[index], 0);
-                spins = 0;
+                idleSince = Stopwatch.GetTimestamp();
             }
             if (_disposed) return;
-            seen = Volatile.Read(ref _generation);
-            DoChunks();
-            Interlocked.Decrement(ref _pending);
+            seen = r;
+            Interlocked.Increment(ref r.Active);
+            Claim(r);
+            if (Interlocked.Decrement(ref r.Active) == 0 && Interlocked.Exchange(ref r.CallerAsleep, 0) == 1)
+                _callerWake.Release();
         }
     }
 

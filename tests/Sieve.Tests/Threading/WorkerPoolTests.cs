@@ -24,7 +24,7 @@ public class WorkerPoolTests
     [InlineData(1, 1000, 0)] [InlineData(2, 1000, 0)] [InlineData(3, 7, 1)] [InlineData(4, 100_000, 13)] [InlineData(2, 1, 0)]
     public void EveryItemRunsExactlyOnce(int threads, int count, int grain)
     {
-        using var pool = new WorkerPool(threads);
+        using var pool = new WorkerPool(threads, oversubscribe: true);
         for (int round = 0; round < 50; round++)
         {
             var hits = new int[count];
@@ -51,5 +51,60 @@ public class WorkerPoolTests
         var hits = new int[1000];
         pool.Run(new Fill(hits), 1000, 10);
         Assert.All(hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void ThreadCountIsClampedToTheCpusTheProcessMayUse()
+    {
+        // Issue 8: `-t 999` printed nothing in 120 s. The pool never starts more threads than there are CPUs.
+        using var pool = new WorkerPool(999);
+        Assert.Equal(Environment.ProcessorCount, pool.ThreadCount);
+        Assert.Equal(Environment.ProcessorCount, WorkerPool.AvailableProcessors);
+        Assert.InRange(WorkerPool.DefaultThreadCount, 1, WorkerPool.AvailableProcessors);
+        var hits = new int[10_000];
+        pool.Run(new Fill(hits), hits.Length, 7);
+        Assert.All(hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void AnOversubscribedPoolFinishesWithoutCollapsing()
+    {
+        // 16 threads on this machine's CPUs (2 in CI): workers that the OS does not schedule must not hold a region
+        // up. The old pool waited for every worker to check in, so each of these regions cost several time slices
+        // (minutes in all); a generous bound separates "completes" from "collapses" without timing speed.
+        Assert.True(Environment.ProcessorCount < 16, "premise: the pool is oversubscribed on this machine");
+        using var pool = new WorkerPool(16, oversubscribe: true);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var hits = new int[4096];
+        for (int round = 0; round < 2000; round++)
+        {
+            Array.Clear(hits);
+            pool.Run(new Fill(hits), hits.Length, 64);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"2000 oversubscribed regions took {sw.Elapsed.TotalSeconds:F1} s");
+    }
+
+    sealed class SlowOnWorkers(int[] hits, int callerThread) : IRangeWork
+    {
+        public void Execute(int start, int end)
+        {
+            // A chunk claimed by a worker finishes late: the caller must wait for it (results are needed), and then
+            // sleeps instead of spinning, which this test cannot see but must survive.
+            if (Environment.CurrentManagedThreadId != callerThread) Thread.Sleep(20);
+            for (int i = start; i < end; i++) Interlocked.Increment(ref hits[i]);
+        }
+    }
+
+    [Fact]
+    public void TheCallerWaitsForChunksThatWorkersClaimed()
+    {
+        using var pool = new WorkerPool(2, oversubscribe: true);
+        for (int round = 0; round < 20; round++)
+        {
+            var hits = new int[64];
+            pool.Run(new SlowOnWorkers(hits, Environment.CurrentManagedThreadId), hits.Length, 1);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
     }
 }
