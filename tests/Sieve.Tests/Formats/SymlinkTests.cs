@@ -140,10 +140,12 @@ public class SymlinkTests
         string loopA = Path.Combine(dir, "a.gguf"), loopB = Path.Combine(dir, "b.gguf");
         File.CreateSymbolicLink(loopA, "b.gguf");
         File.CreateSymbolicLink(loopB, "a.gguf");
-        foreach (var path in new[] { dangling, loopA })
+        foreach (var (path, why) in new[] { (dangling, "missing.gguf' does not exist"), (loopA, "loop") })
         {
             var e = Assert.Throws<ModelFileException>(() => CheckpointLoader.Load(path));
             Assert.Contains(path, e.Message);
+            Assert.Contains("symbolic link", e.Message);
+            Assert.Contains(why, e.Message);
             Assert.DoesNotContain('\n', e.Message);
             var r = CliRunner.Run(["run", "-m", path, "-p", "x", "-n", "1"]);
             Assert.Equal(1, r.ExitCode);
@@ -156,6 +158,7 @@ public class SymlinkTests
         string weights = Path.Combine(snapshot, "model.safetensors");
         File.Delete(Path.Combine(snapshot, new FileInfo(weights).LinkTarget!));
         var e2 = Assert.Throws<ModelFileException>(() => CheckpointLoader.Load(snapshot));
-        Assert.Contains("model.safetensors", e2.Message);
+        Assert.Contains(weights, e2.Message);
+        Assert.Contains("symbolic link", e2.Message);
     }
 }

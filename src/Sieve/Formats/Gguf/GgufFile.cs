@@ -5,7 +5,8 @@ using Sieve.Tensors;
 namespace Sieve.Formats.Gguf;
 
 /// <summary>
-/// A GGUF v2/v3 file, memory-mapped. Metadata is parsed eagerly; tensor data stays in the map and is handed out
+/// A GGUF v2/v3 file, memory-mapped. Metadata is parsed eagerly (arrays as typed CLR arrays: ushort[], string[],
+/// nested ones as Array[]); tensor data stays in the map and is handed out
 /// as <see cref="WeightTensor"/> views. Every length, count and offset read from the file is checked against
 /// the file's size before it is used, because model files are untrusted input.
 /// </summary>
