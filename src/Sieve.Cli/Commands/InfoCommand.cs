@@ -5,7 +5,10 @@ using Spectre.Console;
 
 namespace Sieve.Cli.Commands;
 
-/// <summary><c>sieve info</c>: what a checkpoint is, without running it.</summary>
+/// <summary>
+/// <c>sieve info</c>: what a checkpoint is, without running it. It loads the model as <c>run</c> does, so a file
+/// <c>run</c> would refuse (a weight of a type no kernel multiplies, say) is refused here too, with the same one line.
+/// </summary>
 static class InfoCommand
 {
     public static Command Create()

@@ -18,7 +18,7 @@ public static class CheckpointLoader
     public static string FormatOf(string path)
     {
         if (Directory.Exists(path)) return "huggingface";   // HuggingFaceCheckpoint names a missing config.json
-        if (!File.Exists(path)) throw new ModelFileException(path, "file not found");
+        if (!File.Exists(path)) throw ModelPath.CannotOpen(path);
         string name = System.IO.Path.GetFileName(path);
         // Pointing at a folder's config.json or weights means the folder.
         if (name == "config.json" || name.EndsWith(".safetensors", StringComparison.Ordinal) || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))
@@ -29,9 +29,9 @@ public static class CheckpointLoader
 
     static bool StartsWithGgufMagic(string path)
     {
+        using var s = ModelPath.OpenRead(path);
         try
         {
-            using var s = File.OpenRead(path);
             Span<byte> b = stackalloc byte[4];
             return s.ReadAtLeast(b, 4, throwOnEndOfStream: false) == 4 && BitConverter.ToUInt32(b) == GgufFile.Magic;
         }

@@ -19,19 +19,23 @@ public sealed unsafe class MappedFile : IDisposable, IWeightStorage
     public MappedFile(string path)
     {
         Path = path;
-        if (!File.Exists(path)) throw new ModelFileException(path, "file not found");
-        Length = new FileInfo(path).Length;
-        if (Length == 0) return;   // MemoryMappedFile refuses empty files; callers report "truncated" themselves
+        // Length and map both come from the opened file: through a symbolic link that is the target, where
+        // FileInfo.Length would give the link's own size (20-odd bytes) and every read would "run past the end".
+        var stream = ModelPath.OpenRead(path);
         try
         {
-            _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            Length = stream.Length;
+            if (Length == 0) { stream.Dispose(); return; }   // MemoryMappedFile refuses empty files; callers report "truncated" themselves
+            _map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _pointer);
             _pointer += _view.PointerOffset;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ModelFileException(path, $"cannot map the file: {e.Message}", e);
+            _view?.Dispose();
+            if (_map != null) _map.Dispose(); else stream.Dispose();
+            throw new ModelFileException(path, $"cannot map the file: {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
 

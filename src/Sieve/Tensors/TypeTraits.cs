@@ -7,6 +7,8 @@ namespace Sieve.Tensors;
 /// <param name="BlockSize">Values per block (1 for plain floats).</param>
 /// <param name="BlockBytes">Bytes per block.</param>
 /// <param name="VecDotType">The format activations are converted to before a dot product with this type.</param>
+/// <param name="Supported">Whether a weight of this type can be run: it has a dot-product kernel in
+/// <c>Kernels.VecDot</c> (a test keeps the two in step). Loaders refuse weights of other types.</param>
 public sealed record TypeInfo(GgmlType Type, string Name, int BlockSize, int BlockBytes, GgmlType VecDotType, bool Supported)
 {
     public bool IsQuantized => BlockSize > 1;
@@ -17,7 +19,8 @@ public sealed record TypeInfo(GgmlType Type, string Name, int BlockSize, int Blo
 
 public static class TypeTraits
 {
-    // Q8_K is an activation-only type: f32 scale, 256 int8 values, 16 int16 partial sums.
+    // Q8_K is an activation-only type (f32 scale, 256 int8 values, 16 int16 partial sums): quantized to and
+    // dequantized from, but no kernel multiplies a Q8_K weight, so it is not Supported as a weight.
     static readonly Dictionary<GgmlType, TypeInfo> Table = new TypeInfo[]
     {
         new(GgmlType.F32, "F32", 1, 4, GgmlType.F32, true),
@@ -27,7 +30,7 @@ public static class TypeTraits
         new(GgmlType.Q4_0, "Q4_0", 32, 18, GgmlType.Q8_0, true),
         new(GgmlType.Q4_K, "Q4_K", 256, 144, GgmlType.Q8_K, true),
         new(GgmlType.Q6_K, "Q6_K", 256, 210, GgmlType.Q8_K, true),
-        new(GgmlType.Q8_K, "Q8_K", 256, 292, GgmlType.Q8_K, true),
+        new(GgmlType.Q8_K, "Q8_K", 256, 292, GgmlType.Q8_K, false),
         new(GgmlType.Q4_1, "Q4_1", 32, 20, GgmlType.Q8_1, false),
         new(GgmlType.Q5_0, "Q5_0", 32, 22, GgmlType.Q8_0, false),
         new(GgmlType.Q5_1, "Q5_1", 32, 24, GgmlType.Q8_1, false),
@@ -41,6 +44,9 @@ public static class TypeTraits
         new(GgmlType.I64, "I64", 1, 8, GgmlType.I64, false),
         new(GgmlType.F64, "F64", 1, 8, GgmlType.F64, false),
     }.ToDictionary(t => t.Type);
+
+    /// <summary>The weight types Sieve runs, for error messages: "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K".</summary>
+    public static string SupportedNames { get; } = string.Join(", ", Table.Values.Where(t => t.Supported).Select(t => t.Name));
 
     public static bool TryGet(GgmlType type, out TypeInfo info) => Table.TryGetValue(type, out info!);
 

@@ -16,6 +16,7 @@ static class GgufTokenizerLoader
         var scores = m.Floats(K.Scores);
         var rawTypes = m.Ints(K.TokenType);
         var types = rawTypes?.Select(t => (TokenType)t).ToArray();
+        if (types != null) CheckByteTokens(m, tokens, types);
         var vocab = new Vocabulary(m.Source, tokens, scores, types);
         string? template = m.String(K.ChatTemplate);
 
@@ -64,6 +65,23 @@ static class GgufTokenizerLoader
             ChatTemplate = template,
             EndOfGenerationIds = EndOfGeneration.Find(vocab, eos, eot, eom),
         };
+    }
+
+    /// <summary>
+    /// A BYTE token stands for the one byte its text spells, "&lt;0xHH&gt;"; typed BYTE with any other text it would
+    /// decode to nothing (and llama.cpp aborts on it), so the vocabulary is refused, naming the token.
+    /// </summary>
+    static void CheckByteTokens(MetadataValues m, string[] tokens, TokenType[] types)
+    {
+        int n = Math.Min(tokens.Length, types.Length);
+        for (int i = 0; i < n; i++)
+        {
+            if (types[i] == TokenType.Byte && !SentencePieceTextTokenizer.TryParseByteToken(tokens[i], out _))
+            {
+                string text = tokens[i].Length <= 40 ? tokens[i] : tokens[i][..(char.IsHighSurrogate(tokens[i][39]) ? 39 : 40)] + "…";
+                throw m.Bad($"token {i} is typed BYTE but its text '{text}' is not a byte of the form <0xHH>");
+            }
+        }
     }
 
     static int Id(MetadataValues m, Vocabulary vocab, string key, int fallback)

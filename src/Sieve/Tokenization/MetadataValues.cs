@@ -42,13 +42,18 @@ sealed class MetadataValues(IReadOnlyDictionary<string, object> meta, string sou
         _ => throw Bad($"'{key}' should be an array of floats but is {v.GetType().Name}"),
     } : null;
 
+    /// <summary>An integer array of any GGUF width; a value outside Int32 is refused, not wrapped.</summary>
     public int[]? Ints(string key) => meta.TryGetValue(key, out var v) ? v switch
     {
         int[] i => i,
-        uint[] u => u.Select(x => (int)x).ToArray(),
-        long[] l => l.Select(x => (int)x).ToArray(),
+        byte[] or sbyte[] or ushort[] or short[] => ((Array)v).Cast<object>().Select(Convert.ToInt32).ToArray(),
+        uint[] u => u.Select(x => x <= int.MaxValue ? (int)x : throw OutOfRange(key, x)).ToArray(),
+        long[] l => l.Select(x => x is >= int.MinValue and <= int.MaxValue ? (int)x : throw OutOfRange(key, x)).ToArray(),
+        ulong[] u => u.Select(x => x <= int.MaxValue ? (int)x : throw OutOfRange(key, x)).ToArray(),
         _ => throw Bad($"'{key}' should be an array of integers but is {v.GetType().Name}"),
     } : null;
+
+    ModelFileException OutOfRange(string key, object value) => Bad($"'{key}' holds {value}, outside the 32-bit range");
 
     public ModelFileException Bad(string problem) => new(source, problem);
 }

@@ -71,8 +71,8 @@ public class GgufWriterTests
         Assert.Equal(new byte[] { 1, 2, 255 }, g.GetArray<byte>("bytes"));
         Assert.Equal(new sbyte[] { -1, 2 }, g.GetArray<sbyte>("sbytes"));
         Assert.Equal(new[] { true, false, true }, g.GetArray<bool>("bools"));
-        Assert.Equal(new object[] { 0.25, -1e300 }, g.GetArray<object>("doubles"));
-        Assert.Equal(new object[] { (ushort)1, (ushort)65535 }, g.GetArray<object>("u16s"));
+        Assert.Equal(new[] { 0.25, -1e300 }, g.GetArray<double>("doubles"));
+        Assert.Equal(new ushort[] { 1, 65535 }, g.GetArray<ushort>("u16s"));
         Assert.Empty(g.GetArray<int>("empty")!);
 
         Assert.Equal(0, g.DataOffset % 32);

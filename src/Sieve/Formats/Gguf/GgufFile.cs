@@ -1,10 +1,12 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Sieve.Tensors;
 
 namespace Sieve.Formats.Gguf;
 
 /// <summary>
-/// A GGUF v2/v3 file, memory-mapped. Metadata is parsed eagerly; tensor data stays in the map and is handed out
+/// A GGUF v2/v3 file, memory-mapped. Metadata is parsed eagerly (arrays as typed CLR arrays: ushort[], string[],
+/// nested ones as Array[]); tensor data stays in the map and is handed out
 /// as <see cref="WeightTensor"/> views. Every length, count and offset read from the file is checked against
 /// the file's size before it is used, because model files are untrusted input.
 /// </summary>
@@ -18,6 +20,12 @@ public sealed unsafe class GgufFile : IDisposable, IWeightStorage
     const long MaxKeyValues = 1 << 20;
     const long MaxTensors = 1 << 20;
     const int MaxDims = 4;
+    // Real files nest arrays at most once; each level costs 12 bytes of file but a stack frame to read.
+    const int MaxArrayDepth = 8;
+    // The smallest encodings: a key-value pair is an empty key (u64 length), a u32 type and a 1-byte value; a
+    // tensor entry is an empty name, a u32 dimension count, one u64 dimension, a u32 type and a u64 offset.
+    const long MinKeyValueBytes = 8 + 4 + 1;
+    const long MinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
 
     readonly MappedFile _file;
 
@@ -45,6 +53,9 @@ public sealed unsafe class GgufFile : IDisposable, IWeightStorage
             if (Version is not (2 or 3)) throw Bad($"GGUF version {Version} is not supported (2 and 3 are)");
             long tensorCount = r.Count(MaxTensors, "tensor count");
             long kvCount = r.Count(MaxKeyValues, "metadata count");
+            // Checked before the lists are sized from them: a count the rest of the file cannot hold is corrupt.
+            if (kvCount * MinKeyValueBytes + tensorCount * MinTensorInfoBytes > file.Length - r.Position)
+                throw Bad($"{kvCount} metadata entries and {tensorCount} tensors cannot fit in the {file.Length - r.Position} bytes left: truncated or corrupt");
 
             var meta = new Dictionary<string, object>(StringComparer.Ordinal);
             for (long i = 0; i < kvCount; i++)
@@ -134,8 +145,12 @@ public sealed unsafe class GgufFile : IDisposable, IWeightStorage
 
     public WeightTensor View(GgufTensorInfo t)
     {
-        if (!TypeTraits.TryGet(t.Type, out var info) || !info.Supported)
-            throw Bad($"tensor '{t.Name}' has type {(TypeTraits.TryGet(t.Type, out var i2) ? i2.Name : ((uint)t.Type).ToString())}, which Sieve does not support (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K are)");
+        // Refused here, at load, naming the tensor: a weight without a dot-product kernel would otherwise load and
+        // fail at its first matrix product, in the middle of a run.
+        if (!TypeTraits.TryGet(t.Type, out var info))
+            throw Bad($"tensor '{t.Name}' has unknown type {(uint)t.Type}, which Sieve cannot run (weights must be {TypeTraits.SupportedNames})");
+        if (!info.Supported)
+            throw Bad($"tensor '{t.Name}' is stored as {info.Name}, which Sieve cannot multiply (weights must be {TypeTraits.SupportedNames})");
         long rows = t.ElementCount / t.Dims[0];
         if (rows > int.MaxValue) throw Bad($"tensor '{t.Name}' has too many rows");
         return new WeightTensor(t.Name, t.Type, (int)rows, (int)t.Dims[0], _file.Pointer + DataOffset + t.Offset, this);
@@ -216,6 +231,7 @@ public sealed unsafe class GgufFile : IDisposable, IWeightStorage
             ulong n = U64();
             if (n > (ulong)(file.Length - Position) || n > int.MaxValue)
                 throw new ModelFileException(file.Path, $"string of {n} bytes at byte {Position} runs past the end of the file: truncated or corrupt");
+            if (n == 0) return "";
             var bytes = Take((long)n, "string");
             try { return Strict.GetString(bytes); }
             catch (DecoderFallbackException) { throw new ModelFileException(file.Path, $"string at byte {Position - (long)n} is not valid UTF-8: corrupt file"); }
@@ -237,41 +253,80 @@ public sealed unsafe class GgufFile : IDisposable, IWeightStorage
             GgufValueType.UInt64 => U64(),
             GgufValueType.Int64 => BitConverter.ToInt64(Take(8)),
             GgufValueType.Float64 => BitConverter.ToDouble(Take(8)),
-            GgufValueType.Array => Array(key),
+            GgufValueType.Array => Array(key, 1),
             _ => throw new ModelFileException(file.Path, $"metadata '{key}' has unknown value type {(uint)type}: corrupt file"),
         };
 
-        object Array(string key)
+        /// <summary>
+        /// An array as a typed CLR array (UInt16 elements as a ushort[]: 2 bytes each, not a boxed object each);
+        /// nested arrays as an Array[] of such arrays. The element type is checked, then the count against the
+        /// bytes left, before anything is allocated, so a corrupt header cannot claim more memory than the file's size.
+        /// </summary>
+        Array Array(string key, int depth)
         {
-            var type = (GgufValueType)U32();
+            uint rawType = U32();
+            var type = (GgufValueType)rawType;
+            int minBytes = MinEncodedBytes(type);
+            if (minBytes == 0) throw new ModelFileException(file.Path, $"metadata '{key}' is an array of unknown element type {rawType}: corrupt file");
+            if (type == GgufValueType.Array && depth >= MaxArrayDepth)
+                throw new ModelFileException(file.Path, $"metadata '{key}' has arrays nested more than {MaxArrayDepth} deep: corrupt file");
             ulong n = U64();
             // Every element takes at least its minimum encoded size, so a count whose elements could not fit in
-            // the bytes left is corrupt; checking before allocating stops a flipped count from claiming gigabytes.
-            ulong minBytes = type switch
-            {
-                GgufValueType.String or GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
-                GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
-                GgufValueType.UInt16 or GgufValueType.Int16 => 2,
-                _ => 1,
-            };
-            if (n > (ulong)(file.Length - Position) / minBytes || n > int.MaxValue)
-                throw new ModelFileException(file.Path, $"metadata '{key}' claims {n} elements, more than the file holds: truncated or corrupt");
+            // the bytes left is corrupt; one whose payload passes 2 GiB is refused too (no metadata comes near).
+            if (n > (ulong)(file.Length - Position) / (ulong)minBytes || n > int.MaxValue / (ulong)minBytes)
+                throw new ModelFileException(file.Path, $"metadata '{key}' claims {n} elements of {type}, more than the file holds: truncated or corrupt");
             int count = (int)n;
             switch (type)
             {
-                case GgufValueType.String: { var a = new string[count]; for (int i = 0; i < count; i++) a[i] = String(); return a; }
-                case GgufValueType.Float32: { var a = new float[count]; for (int i = 0; i < count; i++) a[i] = BitConverter.ToSingle(Take(4)); return a; }
-                case GgufValueType.Int32: { var a = new int[count]; for (int i = 0; i < count; i++) a[i] = BitConverter.ToInt32(Take(4)); return a; }
-                case GgufValueType.UInt32: { var a = new uint[count]; for (int i = 0; i < count; i++) a[i] = U32(); return a; }
-                case GgufValueType.Int64: { var a = new long[count]; for (int i = 0; i < count; i++) a[i] = BitConverter.ToInt64(Take(8)); return a; }
                 case GgufValueType.UInt8: return Take(count).ToArray();
-                case GgufValueType.Int8: { var a = new sbyte[count]; var s = Take(count); for (int i = 0; i < count; i++) a[i] = (sbyte)s[i]; return a; }
-                case GgufValueType.Bool: { var a = new bool[count]; var s = Take(count); for (int i = 0; i < count; i++) a[i] = s[i] != 0; return a; }
-                case GgufValueType.Array:
-                    throw new ModelFileException(file.Path, $"metadata '{key}' is a nested array, which Sieve does not read");
+                case GgufValueType.Int8: return Fixed<sbyte>(count);
+                case GgufValueType.UInt16: return Fixed<ushort>(count);
+                case GgufValueType.Int16: return Fixed<short>(count);
+                case GgufValueType.UInt32: return Fixed<uint>(count);
+                case GgufValueType.Int32: return Fixed<int>(count);
+                case GgufValueType.Float32: return Fixed<float>(count);
+                case GgufValueType.UInt64: return Fixed<ulong>(count);
+                case GgufValueType.Int64: return Fixed<long>(count);
+                case GgufValueType.Float64: return Fixed<double>(count);
+                case GgufValueType.Bool:
+                {
+                    var a = new bool[count];
+                    var s = Take(count);
+                    for (int i = 0; i < count; i++) a[i] = s[i] != 0;
+                    return a;
+                }
+                case GgufValueType.String:
+                {
+                    var a = new string[count];
+                    for (int i = 0; i < count; i++) a[i] = String();
+                    return a;
+                }
                 default:
-                    { var a = new object[count]; for (int i = 0; i < count; i++) a[i] = Value(type, key); return a; }
+                {
+                    var a = new Array[count];
+                    for (int i = 0; i < count; i++) a[i] = Array(key, depth + 1);
+                    return a;
+                }
             }
         }
+
+        /// <summary>Fixed-width elements copied straight out of the map (GGUF is little-endian, as is every host .NET runs on).</summary>
+        T[] Fixed<T>(int count) where T : unmanaged
+        {
+            if (count == 0) return [];
+            return MemoryMarshal.Cast<byte, T>(Take((long)count * sizeof(T))).ToArray();
+        }
+
+        /// <summary>Bytes the smallest element of <paramref name="type"/> takes in the file; 0 for an unknown type.</summary>
+        static int MinEncodedBytes(GgufValueType type) => type switch
+        {
+            GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
+            GgufValueType.UInt16 or GgufValueType.Int16 => 2,
+            GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
+            GgufValueType.UInt64 or GgufValueType.Int64 or GgufValueType.Float64 => 8,
+            GgufValueType.String => 8,                 // its u64 length
+            GgufValueType.Array => 12,                 // its u32 element type and u64 count
+            _ => 0,
+        };
     }
 }

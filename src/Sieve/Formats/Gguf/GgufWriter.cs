@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Sieve.Tensors;
 
@@ -30,8 +31,8 @@ public sealed class GgufWriter
 
     /// <summary>
     /// Adds a metadata value, its GGUF type taken from the CLR type: string, bool, the eight integer types, float,
-    /// double; arrays of those (or an <c>object[]</c> of one of them, as <see cref="GgufFile"/> reads some arrays);
-    /// or a <see cref="GgufArray"/>.
+    /// double; arrays of those (typed, as <see cref="GgufFile"/> reads them, or an <c>object[]</c> of one of them);
+    /// arrays of such arrays (nested); or a <see cref="GgufArray"/>.
     /// </summary>
     public void Add(string key, object value)
     {
@@ -63,24 +64,29 @@ public sealed class GgufWriter
     {
         if (array is GgufArray ga)
         {
-            if (ga.ElementType == GgufValueType.Array) throw new ArgumentException($"metadata '{key}': nested arrays are not written");
             foreach (var v in ga.Values)
+            {
                 if (TypeOf(v!, key) != ga.ElementType) throw new ArgumentException($"metadata '{key}': element {v} is not {ga.ElementType}");
+                if (ga.ElementType == GgufValueType.Array) ElementTypeOf(v!, key);
+            }
             return ga.ElementType;
         }
         var a = (Array)array;
         var elementClr = a.GetType().GetElementType()!;
-        GgufValueType? type = null;
-        if (elementClr != typeof(object))
+        if (elementClr != typeof(object) && !typeof(Array).IsAssignableFrom(elementClr))
         {
-            if (a.Length == 0) return ElementTypeOfClr(elementClr, key);
+            // A typed array (ushort[], string[]...): its elements need no checks beyond strings' nulls.
+            if (a is string[] strings && Array.IndexOf(strings, null) is int at and >= 0) throw new ArgumentException($"metadata '{key}': null element at {at}");
+            return ElementTypeOfClr(elementClr, key);
         }
-        else if (a.Length == 0) throw new ArgumentException($"metadata '{key}': an empty object[] has no element type; use GgufArray");
+        if (elementClr == typeof(object) && a.Length == 0) throw new ArgumentException($"metadata '{key}': an empty object[] has no element type; use GgufArray");
+        if (a.Length == 0) return GgufValueType.Array;
+        GgufValueType? type = null;
         foreach (var v in a)
         {
             if (v == null) throw new ArgumentException($"metadata '{key}': null element");
             var t = TypeOf(v, key);
-            if (t == GgufValueType.Array) throw new ArgumentException($"metadata '{key}': nested arrays are not written");
+            if (t == GgufValueType.Array) ElementTypeOf(v, key);   // nested: each inner array checked too
             if (type != null && t != type) throw new ArgumentException($"metadata '{key}': mixed element types {type} and {t}");
             type = t;
         }
@@ -215,9 +221,29 @@ public sealed class GgufWriter
                 var values = v is GgufArray ga ? ga.Values : (Array)v;
                 w.Write((uint)elementType);
                 w.Write((ulong)values.Length);
-                foreach (var e in values) WriteValue(w, elementType, e!, key);
+                if (!WriteFixed(w, values)) foreach (var e in values) WriteValue(w, elementType, e!, key);
                 break;
             default: throw new ArgumentException($"metadata '{key}': type {type} cannot be written");
+        }
+    }
+
+    /// <summary>Writes a typed array of fixed-width numbers as its bytes (GGUF is little-endian, as .NET hosts are);
+    /// false for strings, bools, nested and object arrays, which are written element by element.</summary>
+    static bool WriteFixed(BinaryWriter w, Array values)
+    {
+        switch (values)
+        {
+            case byte[] a: w.Write(a); return true;
+            case sbyte[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case ushort[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case short[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case uint[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case int[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case ulong[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case long[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case float[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            case double[] a: w.Write(MemoryMarshal.AsBytes(a.AsSpan())); return true;
+            default: return false;
         }
     }
 

@@ -62,13 +62,7 @@ public sealed record HfConfig
 
     public static HfConfig Read(string path)
     {
-        if (!File.Exists(path)) throw new ModelFileException(path, "file not found");
-        long length = new FileInfo(path).Length;
-        if (length > MaxBytes) throw new ModelFileException(path, $"{length} bytes is far too large for a config.json");
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ModelFileException(path, $"cannot read: {e.Message}", e); }
-        return Parse(bytes, path);
+        return Parse(ModelPath.ReadAllBytes(path, MaxBytes, "a config.json"), path);
     }
 
     public static HfConfig Parse(ReadOnlySpan<byte> json, string path)

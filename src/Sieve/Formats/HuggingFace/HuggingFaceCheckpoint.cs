@@ -20,7 +20,7 @@ public static class HuggingFaceCheckpoint
     {
         if (!Directory.Exists(folder)) throw new ModelFileException(folder, "file not found");
         string configPath = Path.Combine(folder, "config.json");
-        if (!File.Exists(configPath)) throw new ModelFileException(folder, "folder has no config.json, so it is not a Hugging Face model");
+        if (!ModelPath.FileOrLinkExists(configPath)) throw new ModelFileException(folder, "folder has no config.json, so it is not a Hugging Face model");
         var hf = HfConfig.Read(configPath);
         var notes = new Dictionary<string, string>();
         var config = hf.ToModelConfig(configPath, notes);
@@ -33,7 +33,7 @@ public static class HuggingFaceCheckpoint
             config = config with { TiedEmbeddings = tied };
             weights.Validate(config, folder);
 
-            string? tokenizer = new[] { "tokenizer.json", "tokenizer.model" }.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+            string? tokenizer = new[] { "tokenizer.json", "tokenizer.model" }.Select(n => Path.Combine(folder, n)).FirstOrDefault(ModelPath.FileOrLinkExists);
             return new LoadedCheckpoint
             {
                 Config = config,
@@ -62,14 +62,14 @@ public static class HuggingFaceCheckpoint
         {
             string single = Path.Combine(folder, "model.safetensors");
             string index = Path.Combine(folder, IndexName);
-            if (File.Exists(single))
+            if (ModelPath.FileOrLinkExists(single))
             {
                 var f = SafeTensorsFile.Open(single);
                 shards.Add(f);
                 foreach (var name in f.Tensors.Keys) where[name] = f;
                 return shards;
             }
-            if (!File.Exists(index))
+            if (!ModelPath.FileOrLinkExists(index))
             {
                 bool pytorch = Directory.EnumerateFiles(folder, "*.bin").Any() || Directory.EnumerateFiles(folder, "*.pth").Any();
                 throw new ModelFileException(folder, pytorch
@@ -100,12 +100,10 @@ public static class HuggingFaceCheckpoint
     /// <summary>The index's weight_map, with each shard name checked to be a plain file in the folder.</summary>
     static List<(string Tensor, string File)> ReadWeightMap(string indexPath)
     {
-        long length = new FileInfo(indexPath).Length;
-        if (length > 64 << 20) throw new ModelFileException(indexPath, $"{length} bytes is far too large for an index");
         var result = new List<(string, string)>();
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath), new JsonDocumentOptions { MaxDepth = 16 });
+            using var doc = JsonDocument.Parse(ModelPath.ReadAllBytes(indexPath, 64 << 20, "an index"), new JsonDocumentOptions { MaxDepth = 16 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new ModelFileException(indexPath, "no weight_map object");
             foreach (var p in map.EnumerateObject())

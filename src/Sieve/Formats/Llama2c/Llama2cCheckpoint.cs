@@ -130,7 +130,7 @@ public static unsafe class Llama2cCheckpoint
         foreach (var name in new[] { $"tok{vocab}.bin", "tokenizer.bin" })
         {
             string candidate = System.IO.Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
+            if (ModelPath.FileOrLinkExists(candidate)) return candidate;
         }
         return null;
     }
