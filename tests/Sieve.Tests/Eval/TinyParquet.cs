@@ -18,6 +18,8 @@ public sealed class TinyParquet
     public byte[] Gap { get; init; } = [];
     /// <summary>A dictionary page (PLAIN) before the passage column's data page, claiming this many entries.</summary>
     public int? DictionaryEntries;
+    /// <summary>Overwrites the start of the passage column's page data (after the header), e.g. with a codec's header.</summary>
+    public byte[]? PageDataPrefix;
     /// <summary>Replaces the footer's bytes after it is built (to cut or corrupt it).</summary>
     public Func<byte[], byte[]>? FooterEdit;
 
@@ -60,6 +62,12 @@ public sealed class TinyParquet
                 }
             }
             else foreach (var r in Rows) data.Write(BitConverter.GetBytes(r.Label));
+            if (first && PageDataPrefix is { } prefix)
+            {
+                var bytes = data.ToArray();
+                prefix.CopyTo(bytes, 0);
+                data = new MemoryStream(bytes);
+            }
             long dataAt = body.Position;
             var ph = new ThriftWriter();
             ph.I32(1, first && PageType is int pt ? pt : 0);

@@ -26,7 +26,7 @@ public static class McqTask
     }
 
     /// <summary>Renders JSON records (one per line) of one layout; errors name <paramref name="source"/> and the line.</summary>
-    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format, McqRendering rendering = McqRendering.Native)
+    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format, McqRendering rendering = McqRendering.Native, string unit = "line")
     {
         var samples = new List<McqSample>();
         int lineNo = 0;
@@ -36,7 +36,7 @@ public static class McqTask
             if (string.IsNullOrWhiteSpace(line)) continue;
             JsonElement e;
             try { e = JsonDocument.Parse(line).RootElement; }
-            catch (JsonException ex) { throw new Formats.ModelFileException(source, $"line {lineNo} is not JSON: {ex.Message}"); }
+            catch (JsonException ex) { throw new Formats.ModelFileException(source, $"{unit} {lineNo} is not JSON: {ex.Message}"); }
             try
             {
                 if (format == "auto") format = Detect(e);
@@ -45,7 +45,7 @@ public static class McqTask
             }
             catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {
-                throw new Formats.ModelFileException(source, $"line {lineNo} is not a valid {format} record: {ex.Message}");
+                throw new Formats.ModelFileException(source, $"{unit} {lineNo} is not a valid {format} record: {ex.Message}");
             }
         }
         if (samples.Count == 0) throw new Formats.ModelFileException(source, "no samples");
