@@ -29,6 +29,7 @@ static class AnalyzeCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var read = samples.Select(probe.Probe).ToList();
             double perSample = clock.Elapsed.TotalSeconds / samples.Count;
+            if (Sieve.Eval.McqScorer.TruncationNote(probe.TruncatedSamples, samples.Count, m.Config.ContextLength) is string note) Console.Error.WriteLine(note);
             var labels = samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();
             var curves = DecisionCurves.From(read, labels);
             var (json, md) = DecisionReport.Write(r.GetValue(output)!, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!), samples.Count, curves, perSample, rendering);

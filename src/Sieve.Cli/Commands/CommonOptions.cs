@@ -18,9 +18,15 @@ static class CommonOptions
 
     public static Option<string> Render() => new("--render")
     {
-        Description = "Prompts: native (the harness's template), lettered (MMLU-style A/B/C… options, read at one position), or auto",
+        Description = RenderHelp + " auto (default): lettered where the read-out needs one answer position (always for prune; for analyze only WinoGrande), native otherwise.",
         DefaultValueFactory = _ => "auto",
     };
+
+    /// <summary>What each --render value does, and which rendering each layout gets natively.</summary>
+    public const string RenderHelp = "Prompts: native = the harness's template for the layout (generic and MMLU: lettered A/B/C… options scored by the letter; "
+        + "ARC, HellaSwag, PIQA, BoolQ: each choice scored as the continuation; WinoGrande: each option filled into the sentence); "
+        + "lettered = every layout as MMLU-style lettered options; cloze = each choice scored as the continuation of the question "
+        + "(generic and MMLU become the bare question, as the harness's default multiple_choice task; other layouts as native).";
 
     /// <summary>
     /// auto: lettered when the read-out needs it — for pruning always (so its acc is the harness's acc on the lettered
@@ -32,11 +38,12 @@ static class CommonOptions
         {
             case "native": return Eval.Tasks.McqRendering.Native;
             case "lettered": return Eval.Tasks.McqRendering.Lettered;
+            case "cloze": return Eval.Tasks.McqRendering.Cloze;
             case "auto":
                 if (letteredByDefault) return Eval.Tasks.McqRendering.Lettered;
                 var probe = Eval.Tasks.McqTask.Load(taskPath, format, 1);
                 return probe[0].IsMultipleInput ? Eval.Tasks.McqRendering.Lettered : Eval.Tasks.McqRendering.Native;
-            default: throw new ArgumentException($"--render: '{value}' is not native, lettered or auto");
+            default: throw new ArgumentException($"--render: '{value}' is not native, lettered, cloze or auto");
         }
     }
 }

@@ -13,9 +13,9 @@ static class EvalCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var task = new Option<string>("--task") { Description = "Task file (JSONL or Parquet: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA, WinoGrande or BoolQ layout)", Required = true };
+        var task = new Option<string>("--task") { Description = "Task file (JSONL or Parquet: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA, WinoGrande or BoolQ layout). A prompt longer than the model's context is cut from the left, as lm-evaluation-harness does, with a note on stderr; a malformed record is refused", Required = true };
         var format = new Option<string>("--format") { Description = "Task layout, or auto", DefaultValueFactory = _ => "auto" };
-        var render = new Option<string>("--render") { Description = "Prompts: native (the harness's template) or lettered (MMLU-style options)", DefaultValueFactory = _ => "native" };
+        var render = new Option<string>("--render") { Description = CommonOptions.RenderHelp, DefaultValueFactory = _ => "native" };
         var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };
         var threads = CommonOptions.Threads();
         var tokenizer = CommonOptions.Tokenizer();
@@ -44,6 +44,7 @@ static class EvalCommand
                     result = McqEvaluation.Run(scorer, samples, Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), Path.GetFileName(r.GetValue(task)!),
                         new Progress<int>(n => bar.Value = n));
                 });
+            if (Sieve.Eval.McqScorer.TruncationNote(scorer.TruncatedSamples, samples.Count, m.Config.ContextLength) is string note) Console.Error.WriteLine(note);
             if (r.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {

@@ -44,7 +44,9 @@ static class PruneCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var pruner = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration);
             var (dense, _) = pruner.Evaluate([]);
-            var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).ToList();
+            // The same left cut as the probe's, so no pass runs past the model's context.
+            int contextLength = m.Config.ContextLength;
+            var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).Select(p => p.Length > contextLength ? p[^contextLength..] : p).ToList();
             var bi = BlockInfluence.Measure(m.Transformer, prompts);
             var angular = AngularDistance.Measure(m.Transformer, prompts);
             var curves = new Dictionary<string, List<PruningStep>>
@@ -76,6 +78,7 @@ static class PruneCommand
             Console.WriteLine($"summary: {md}");
             Console.WriteLine($"data:    {json}");
             Console.WriteLine($"plot:    {Path.Combine(dir, "pruning.png")}");
+            if (Sieve.Eval.McqScorer.TruncationNote(pruner.TruncatedSamples, samples.Count, m.Config.ContextLength) is string note) Console.Error.WriteLine(note);
             Console.Error.WriteLine($"sieve: {pruner.ForwardPasses} forward passes in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));

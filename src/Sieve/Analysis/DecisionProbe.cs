@@ -21,6 +21,11 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
     /// <summary>Forward passes run so far: one per sample.</summary>
     public int ForwardPasses { get; private set; }
 
+    readonly HashSet<string> _truncated = [];
+
+    /// <summary>Samples whose prompt was cut from the left to the model's context (as the harness cuts), each counted once.</summary>
+    public int TruncatedSamples => _truncated.Count;
+
     /// <summary>The prompt the probe runs for a sample and the option tokens it reads at the prompt's last position.</summary>
     public (int[] Prompt, int[] OptionTokens) Prepare(McqSample sample)
     {
@@ -38,7 +43,14 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         while (shared < first.Length && pairs.All(p => p.Continuation.Length > shared && p.Continuation[shared] == first[shared])) shared++;
         if (pairs.Any(p => p.Continuation.Length <= shared))
             throw new ArgumentException($"sample {sample.Id}: the option labels do not differ in their tokens");
-        return (pairs[0].Context.Concat(first[..shared]).ToArray(), pairs.Select(p => p.Continuation[shared]).ToArray());
+        var prompt = pairs[0].Context.Concat(first[..shared]).ToArray();
+        int max = model.Config.ContextLength;
+        if (prompt.Length > max)
+        {
+            prompt = prompt[^max..];
+            lock (_truncated) _truncated.Add(sample.Id);
+        }
+        return (prompt, pairs.Select(p => p.Continuation[shared]).ToArray());
     }
 
     public SampleDecisions Probe(McqSample sample)

@@ -12,15 +12,22 @@ public sealed record McqSampleResult(string Id, int Gold, double[] LogLikelihood
 }
 
 /// <summary>
+/// <summary>Scores multiple-choice samples as lm-evaluation-harness does.</summary>
+/// <remarks>
 /// Scores multiple-choice samples exactly as lm-evaluation-harness's <c>loglikelihood</c> does: context trailing
 /// spaces move to the continuation, the continuation's tokens are <c>tok(context + continuation)</c> past
 /// <c>len(tok(context))</c>, and its score is the sum of log-softmax over its positions. acc takes the argmax of the
-/// sums; acc_norm divides each by the choice's length in characters.
-/// </summary>
+/// sums; acc_norm divides each by the choice's length in characters. A request longer than the model's context is cut
+/// from the left as the harness cuts it (<c>(context + continuation)[-(max_length + 1):][:-1]</c>), and counted in
+/// <see cref="TruncatedSamples"/> so the caller can say so.
+/// </remarks>
 public sealed class McqScorer(Transformer model, TextTokenizer tokenizer)
 {
     /// <summary>Forward passes run so far (each choice of each sample is one prefill).</summary>
     public int ForwardPasses { get; private set; }
+
+    /// <summary>Samples scored so far with at least one request cut from the left to the model's context.</summary>
+    public int TruncatedSamples { get; private set; }
 
     public (int[] Context, int[] Continuation) EncodePair(string context, string continuation)
     {
@@ -37,27 +44,51 @@ public sealed class McqScorer(Transformer model, TextTokenizer tokenizer)
     }
 
     /// <summary>Σ log p(continuation token | everything before it).</summary>
-    public double LogLikelihood(string context, string continuation)
+    public double LogLikelihood(string context, string continuation) => LogLikelihood(context, continuation, out _);
+
+    double LogLikelihood(string context, string continuation, out bool truncated)
     {
+        truncated = false;
         var (ctx, cont) = EncodePair(context, continuation);
         if (cont.Length == 0) return 0;
+        if (ctx.Length == 0) throw new ArgumentException($"the context '{context}' encodes to no tokens, so nothing predicts the continuation's first");
+        int max = model.Config.ContextLength;
+        if (cont.Length > max) throw new ArgumentException($"a continuation of {cont.Length} tokens is longer than the model's context of {max}");
         var input = ctx.Concat(cont).ToArray()[..^1];
+        if (input.Length > max)
+        {
+            input = input[^max..];
+            truncated = true;
+        }
         int vocab = model.Config.VocabSize;
         var logits = model.PrefillAllLogits(input, 0, model.CreateDenseCache(input.Length));
         ForwardPasses++;
         double sum = 0;
+        // The continuation's tokens are the input's last ones (less the final token), whether or not it was cut.
+        int first = input.Length - cont.Length;
         for (int i = 0; i < cont.Length; i++)
-            sum += LogSoftmaxAt(logits.Slice((ctx.Length - 1 + i) * vocab, vocab), cont[i]);
+            sum += LogSoftmaxAt(logits.Slice((first + i) * vocab, vocab), cont[i]);
         return sum;
     }
 
     public McqSampleResult Score(McqSample s)
     {
-        var ll = s.Choices.Select((_, i) => s.Request(i)).Select(r => LogLikelihood(r.Context, r.Continuation)).ToArray();
+        bool any = false;
+        var ll = s.Choices.Select((_, i) => s.Request(i)).Select(r =>
+        {
+            var v = LogLikelihood(r.Context, r.Continuation, out bool cut);
+            any |= cut;
+            return v;
+        }).ToArray();
+        if (any) TruncatedSamples++;
         int pred = ArgMax(ll);
         int predNorm = ArgMax(ll.Select((v, i) => v / s.NormLength(i)).ToArray());
         return new McqSampleResult(s.Id, s.Gold, ll, pred, predNorm);
     }
+
+    /// <summary>The one line the commands print on stderr when prompts were cut to the context; null when none were.</summary>
+    public static string? TruncationNote(int truncated, int samples, int contextLength) => truncated == 0 ? null
+        : $"sieve: {truncated} of {samples} samples are longer than the model's context of {contextLength} tokens; they were cut from the left, as lm-evaluation-harness cuts them";
 
     internal static double LogSoftmaxAt(ReadOnlySpan<float> logits, int index)
     {

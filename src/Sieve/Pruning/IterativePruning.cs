@@ -30,6 +30,9 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
     /// <summary>Forward passes run so far: probe passes plus calibration windows.</summary>
     public int ForwardPasses => _probe.ForwardPasses + _nllPasses + _replayPasses;
 
+    /// <summary>Samples whose prompt the probe cut from the left to the model's context.</summary>
+    public int TruncatedSamples => _probe.TruncatedSamples;
+
     IReadOnlyList<string> Labels => samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();
 
     /// <summary>The task read-out (and calibration NLL) with <paramref name="removed"/> layers skipped in every stage.</summary>

@@ -9,43 +9,73 @@ namespace Sieve.Eval.Tasks;
 /// </summary>
 public static class McqParquet
 {
-    public static List<McqSample> Load(string path, string format = "auto", int limit = 0, McqRendering rendering = McqRendering.Native)
+    /// <summary>
+    /// How long reading one file may take: 60 s, ~30× what Parquet.Net needs for MMLU's 99,842-row auxiliary train
+    /// split. <see cref="ParquetFileCheck"/> bounds what the reader allocates; this bounds what it may spend.
+    /// </summary>
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(60);
+
+    static readonly string[] Layouts = ["mmlu", "generic", "arc", "hellaswag", "piqa", "boolq", "winogrande"];
+
+    public static List<McqSample> Load(string path, string format = "auto", int limit = 0, McqRendering rendering = McqRendering.Native, TimeSpan? timeLimit = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
-        try
+        if (format != "auto" && !Layouts.Contains(format)) throw new ArgumentException($"unknown task format '{format}' ({string.Join(", ", McqTask.Formats)})");
+        var layout = ParquetFileCheck.Check(path);
+        var (lines, detected) = Bounded(path, timeLimit ?? TimeLimit, cancel =>
         {
-            if (format == "auto") format = Detect(path);
-            IEnumerable<object> rows = format switch
+            string f = format == "auto" ? Detect(path, layout, cancel) : format;
+            IEnumerable<object> rows = f switch
             {
-                "mmlu" => Read<MmluRow>(path),
-                "generic" => Read<GenericRow>(path),
-                "arc" => Read<ArcRow>(path),
-                "hellaswag" => Read<HellaSwagRow>(path),
-                "piqa" => Read<PiqaRow>(path),
-                "boolq" => Read<BoolqRow>(path),
-                "winogrande" => Read<WinograndeRow>(path),
-                _ => throw new ArgumentException($"unknown task format '{format}'"),
+                "mmlu" => Read<MmluRow>(path, layout, cancel),
+                "generic" => Read<GenericRow>(path, layout, cancel),
+                "arc" => Read<ArcRow>(path, layout, cancel),
+                "hellaswag" => Read<HellaSwagRow>(path, layout, cancel),
+                "piqa" => Read<PiqaRow>(path, layout, cancel),
+                "boolq" => Read<BoolqRow>(path, layout, cancel),
+                _ => Read<WinograndeRow>(path, layout, cancel),
             };
             if (limit > 0) rows = rows.Take(limit);
-            var lines = rows.Select(r => JsonSerializer.Serialize(r, r.GetType())).ToList();
-            return McqTask.FromJsonLines(path, lines, format, rendering);
-        }
-        catch (Exception e) when (e is not Formats.ModelFileException and not FileNotFoundException and not ArgumentException)
+            return (rows.Select(r => JsonSerializer.Serialize(r, r.GetType())).ToList(), f);
+        });
+        return McqTask.FromJsonLines(path, lines, detected, rendering, "record");
+    }
+
+    /// <summary>
+    /// Runs Parquet.Net under <paramref name="limit"/>; anything it throws, and running out of time, becomes a
+    /// <see cref="Formats.ModelFileException"/> naming the file. On time-out the reader's stream throws at its next call.
+    /// </summary>
+    static T Bounded<T>(string path, TimeSpan limit, Func<CancellationToken, T> read)
+    {
+        using var cancel = new CancellationTokenSource();
+        var task = Task.Run(() => read(cancel.Token));
+        try
         {
-            throw new Formats.ModelFileException(path, $"cannot read the Parquet task file: {e.Message}");
+            if (task.Wait(limit)) return task.Result;
         }
+        catch (AggregateException e) when (e.InnerException is Formats.ModelFileException inner)
+        {
+            throw new Formats.ModelFileException(path, inner.Problem, inner);
+        }
+        catch (AggregateException e)
+        {
+            var inner = e.InnerException ?? e;
+            throw new Formats.ModelFileException(path, $"cannot read the Parquet task file: {inner.Message}", inner);
+        }
+        cancel.Cancel();
+        throw new Formats.ModelFileException(path, $"reading the Parquet task file took longer than {limit.TotalSeconds:0.###} s; it is corrupt or too large");
     }
 
-    static List<T> Read<T>(string path) where T : class, new()
+    static List<T> Read<T>(string path, ParquetLayout layout, CancellationToken cancel) where T : class, new()
     {
-        using var s = File.OpenRead(path);
-        return ParquetSerializer.DeserializeAsync<T>(s).GetAwaiter().GetResult().Data.ToList();
+        using var s = new CheckedParquetStream(path, layout, cancel);
+        return ParquetSerializer.DeserializeAsync<T>(s, cancellationToken: cancel).GetAwaiter().GetResult().Data.ToList();
     }
 
-    static string Detect(string path)
+    static string Detect(string path, ParquetLayout layout, CancellationToken cancel)
     {
-        using var s = File.OpenRead(path);
-        var reader = Parquet.ParquetReader.CreateAsync(s).GetAwaiter().GetResult();
+        using var s = new CheckedParquetStream(path, layout, cancel);
+        var reader = Parquet.ParquetReader.CreateAsync(s, cancellationToken: cancel).GetAwaiter().GetResult();
         HashSet<string> names;
         try { names = reader.Schema.Fields.Select(f => f.Name).ToHashSet(); }
         finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
@@ -56,7 +86,7 @@ public static class McqParquet
         if (names.IsSupersetOf(["sentence", "option1", "option2"])) return "winogrande";
         if (names.IsSupersetOf(["passage", "question"])) return "boolq";
         if (names.IsSupersetOf(["question", "choices", "answer"])) return "generic";
-        throw new ArgumentException($"{path}: unknown column layout ({string.Join(", ", names)})");
+        throw new Formats.ModelFileException(path, $"unknown column layout ({string.Join(", ", names)}); expected one of: {string.Join(", ", McqTask.Formats)}");
     }
 
 #pragma warning disable IDE1006 // property names are the datasets' column names

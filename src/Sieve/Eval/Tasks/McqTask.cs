@@ -26,8 +26,9 @@ public static class McqTask
     }
 
     /// <summary>Renders JSON records (one per line) of one layout; errors name <paramref name="source"/> and the line.</summary>
-    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format, McqRendering rendering = McqRendering.Native)
+    public static List<McqSample> FromJsonLines(string source, IEnumerable<string> lines, string format, McqRendering rendering = McqRendering.Native, string unit = "line")
     {
+        if (format != "auto" && !Formats.Contains(format)) throw new ArgumentException($"unknown task format '{format}' ({string.Join(", ", Formats)})");
         var samples = new List<McqSample>();
         int lineNo = 0;
         foreach (var line in lines)
@@ -36,16 +37,16 @@ public static class McqTask
             if (string.IsNullOrWhiteSpace(line)) continue;
             JsonElement e;
             try { e = JsonDocument.Parse(line).RootElement; }
-            catch (JsonException ex) { throw new Formats.ModelFileException(source, $"line {lineNo} is not JSON: {ex.Message}"); }
+            catch (JsonException ex) { throw new Formats.ModelFileException(source, $"{unit} {lineNo} is not JSON: {ex.Message}"); }
             try
             {
                 if (format == "auto") format = Detect(e);
-                var sample = Render(format, e, $"{lineNo}", rendering == McqRendering.Lettered);
+                var sample = Render(format, e, $"{lineNo}", rendering);
                 samples.Add(sample);
             }
             catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {
-                throw new Formats.ModelFileException(source, $"line {lineNo} is not a valid {format} record: {ex.Message}");
+                throw new Formats.ModelFileException(source, $"{unit} {lineNo} is not a valid {format} record: {ex.Message}");
             }
         }
         if (samples.Count == 0) throw new Formats.ModelFileException(source, "no samples");
@@ -67,9 +68,10 @@ public static class McqTask
 
     static readonly string[] Letters = ["A", "B", "C", "D", "E", "F", "G", "H"];
 
-    static McqSample Render(string format, JsonElement e, string id, bool lettered)
+    static McqSample Render(string format, JsonElement e, string id, McqRendering rendering)
     {
-        string S(string k) => e.GetProperty(k).GetString() ?? throw new FormatException($"'{k}' is null");
+        if (e.ValueKind != JsonValueKind.Object) throw new FormatException($"the record is {Kind(e)}, not an object");
+        bool lettered = rendering == McqRendering.Lettered;
         McqSample Native(string context, List<string> choices, int gold, string question) =>
             lettered ? Lettered(id, "", question, choices, gold, null) : new McqSample(id, context, choices, gold);
         switch (format)
@@ -77,57 +79,96 @@ public static class McqTask
             case "mmlu":
             case "generic":
             {
-                var choices = e.GetProperty("choices").EnumerateArray().Select(c => c.GetString()!).ToList();
-                if (choices.Count < 2 || choices.Count > Letters.Length) throw new FormatException($"{choices.Count} choices");
-                int gold = Answer(e.GetProperty("answer"), choices.Count);
+                bool cloze = rendering == McqRendering.Cloze;
+                var choices = Strings(e, "choices");
+                // Lettered prompts name at most A…H; cloze scoring has no letters to run out of.
+                if (choices.Count < 2 || !cloze && choices.Count > Letters.Length)
+                    throw new FormatException($"'choices' has {choices.Count} entries; {(cloze ? "at least 2" : $"2 to {Letters.Length}")} are needed");
+                int gold = Answer(e, "answer", choices.Count);
                 // Optional "labels": option names other than A, B, C… (a small vocabulary may spell some letters
                 // as two tokens, which a one-position read-out cannot compare).
-                var labels = e.TryGetProperty("labels", out var lab)
-                    ? lab.EnumerateArray().Select(x => x.GetString()!).ToList()
-                    : Letters.Take(choices.Count).ToList();
-                if (labels.Count != choices.Count) throw new FormatException($"{labels.Count} labels for {choices.Count} choices");
-                string head = format == "mmlu" && e.TryGetProperty("subject", out var subj)
-                    ? $"The following are multiple choice questions (with answers) about {subj.GetString()!.Replace('_', ' ')}.\n\n" : "";
-                return Lettered(id, head, S("question"), choices, gold, labels);
+                bool named = e.TryGetProperty("labels", out _);
+                var labels = named ? Strings(e, "labels") : Letters.Take(choices.Count).ToList();
+                if (named && labels.Count != choices.Count) throw new FormatException($"'labels' has {labels.Count} entries for {choices.Count} choices");
+                if (named && labels.Distinct().Count() != labels.Count) throw new FormatException("'labels' repeats a label");
+                string head = format == "mmlu" && e.TryGetProperty("subject", out _)
+                    ? $"The following are multiple choice questions (with answers) about {Str(e, "subject").Replace('_', ' ')}.\n\n" : "";
+                // Cloze: each choice scored as the continuation of the question itself, as the harness's default
+                // multiple_choice task does (doc_to_text = question, doc_to_choice = choices, target_delimiter " ").
+                if (cloze) return new McqSample(id, Str(e, "question"), choices, gold);
+                return Lettered(id, head, Str(e, "question"), choices, gold, labels);
             }
             case "arc":
             {
-                var ch = e.GetProperty("choices");
-                var text = ch.GetProperty("text").EnumerateArray().Select(c => c.GetString()!).ToList();
-                var label = ch.GetProperty("label").EnumerateArray().Select(c => c.GetString()!).ToList();
-                int gold = label.IndexOf(S("answerKey"));
-                if (gold < 0) throw new FormatException("answerKey is not among the labels");
-                return Native($"Question: {S("question")}\nAnswer:", text, gold, S("question"));
+                var ch = Field(e, "choices");
+                if (ch.ValueKind != JsonValueKind.Object) throw new FormatException($"'choices' is {Kind(ch)}, expected an object with 'text' and 'label'");
+                var text = Strings(ch, "text", "choices.");
+                var label = Strings(ch, "label", "choices.");
+                if (text.Count != label.Count) throw new FormatException($"'choices' has {text.Count} texts for {label.Count} labels");
+                if (text.Count < 2) throw new FormatException($"'choices' has {text.Count} texts; at least 2 are needed");
+                if (label.Distinct().Count() != label.Count) throw new FormatException("'choices.label' repeats a label");
+                int gold = label.IndexOf(Str(e, "answerKey"));
+                if (gold < 0) throw new FormatException($"'answerKey' {Str(e, "answerKey")} is not among 'choices.label' ({string.Join(", ", label)})");
+                return Native($"Question: {Str(e, "question")}\nAnswer:", text, gold, Str(e, "question"));
             }
             case "hellaswag":
             {
-                string ctxB = S("ctx_b");
-                string ctx = S("activity_label") + ": " + S("ctx_a") + " " + (ctxB.Length > 0 ? char.ToUpperInvariant(ctxB[0]) + ctxB[1..] : "");
-                var endings = e.GetProperty("endings").EnumerateArray().Select(x => HellaSwagPreprocess(x.GetString()!)).ToList();
-                return Native(HellaSwagPreprocess(ctx), endings, Answer(e.GetProperty("label"), endings.Count), HellaSwagPreprocess(ctx));
+                string ctxB = Str(e, "ctx_b");
+                string ctx = Str(e, "activity_label") + ": " + Str(e, "ctx_a") + " " + (ctxB.Length > 0 ? char.ToUpperInvariant(ctxB[0]) + ctxB[1..] : "");
+                var endings = Strings(e, "endings").Select(HellaSwagPreprocess).ToList();
+                if (endings.Count < 2) throw new FormatException($"'endings' has {endings.Count} entries; at least 2 are needed");
+                return Native(HellaSwagPreprocess(ctx), endings, Answer(e, "label", endings.Count), HellaSwagPreprocess(ctx));
             }
             case "piqa":
-                return Native($"Question: {S("goal")}\nAnswer:", [S("sol1"), S("sol2")], Answer(e.GetProperty("label"), 2), S("goal"));
+                return Native($"Question: {Str(e, "goal")}\nAnswer:", [Str(e, "sol1"), Str(e, "sol2")], Answer(e, "label", 2), Str(e, "goal"));
             case "winogrande":
             {
                 // The harness's "multiple input" template: each option fills the blank and becomes part of the context;
                 // the text after the blank is the one continuation scored under every context.
-                string sentence = S("sentence");
+                string sentence = Str(e, "sentence");
                 int blank = sentence.IndexOf('_');
-                if (blank < 0) throw new FormatException("the sentence has no '_' blank");
-                List<string> options = [S("option1"), S("option2")];
-                int gold = Answer(e.GetProperty("answer"), 2, oneBased: true);
+                if (blank < 0) throw new FormatException("'sentence' has no '_' blank");
+                List<string> options = [Str(e, "option1"), Str(e, "option2")];
+                int gold = Answer(e, "answer", 2, oneBased: true);
                 if (lettered) return Lettered(id, "", sentence, options, gold, null);
                 return new McqSample(id, sentence[..blank], options, gold, Continuation: sentence[(blank + 1)..].Trim());
             }
             case "boolq":
             {
-                int gold = e.GetProperty("label") is { ValueKind: JsonValueKind.True or JsonValueKind.False } b ? (b.GetBoolean() ? 1 : 0) : Answer(e.GetProperty("label"), 2);
-                return Native($"{S("passage")}\nQuestion: {S("question")}?\nAnswer:", ["no", "yes"], gold, $"{S("passage")}\nQuestion: {S("question")}?");
+                var l = Field(e, "label");
+                int gold = l.ValueKind is JsonValueKind.True or JsonValueKind.False ? (l.GetBoolean() ? 1 : 0) : Answer(e, "label", 2);
+                return Native($"{Str(e, "passage")}\nQuestion: {Str(e, "question")}?\nAnswer:", ["no", "yes"], gold, $"{Str(e, "passage")}\nQuestion: {Str(e, "question")}?");
             }
             default:
                 throw new ArgumentException($"unknown task format '{format}' ({string.Join(", ", Formats)})");
         }
+    }
+
+    static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null => "null", JsonValueKind.Array => "an array", JsonValueKind.Object => "an object",
+        JsonValueKind.String => "a string", JsonValueKind.Number => "a number", _ => "a boolean",
+    };
+
+    static JsonElement Field(JsonElement e, string key, string prefix = "") =>
+        e.TryGetProperty(key, out var v) ? v : throw new FormatException($"'{prefix}{key}' is missing");
+
+    /// <summary>A required text field: present, a string, not null.</summary>
+    static string Str(JsonElement e, string key, string prefix = "")
+    {
+        var v = Field(e, key, prefix);
+        return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new FormatException($"'{prefix}{key}' is {Kind(v)}, expected a string");
+    }
+
+    /// <summary>A required list of texts: an array whose every entry is a string.</summary>
+    static List<string> Strings(JsonElement e, string key, string prefix = "")
+    {
+        var v = Field(e, key, prefix);
+        if (v.ValueKind != JsonValueKind.Array) throw new FormatException($"'{prefix}{key}' is {Kind(v)}, expected an array of strings");
+        var list = new List<string>(v.GetArrayLength());
+        foreach (var x in v.EnumerateArray())
+            list.Add(x.ValueKind == JsonValueKind.String ? x.GetString()! : throw new FormatException($"'{prefix}{key}'[{list.Count}] is {Kind(x)}, expected a string"));
+        return list;
     }
 
     /// <summary>MMLU's layout: the question, one "X. option" line per choice, "Answer:"; the choices are the letters.</summary>
@@ -169,17 +210,18 @@ public static class McqTask
         return sample with { Context = description + string.Join(marker, rendered) + marker + body };
     }
 
-    /// <summary>An answer given as an index (number or numeric string) or a letter.</summary>
-    static int Answer(JsonElement a, int count, bool oneBased = false)
+    /// <summary>An answer given as an index (integer or numeric string) or a capital letter, within the choices.</summary>
+    static int Answer(JsonElement e, string key, int count, bool oneBased = false)
     {
+        var a = Field(e, key);
         int i = (oneBased ? -1 : 0) + a.ValueKind switch
         {
-            JsonValueKind.Number => a.GetInt32(),
+            JsonValueKind.Number when a.TryGetInt32(out var n) => n,
             JsonValueKind.String when int.TryParse(a.GetString(), out var n) => n,
             JsonValueKind.String when a.GetString() is { Length: 1 } l && char.IsAsciiLetterUpper(l[0]) => l[0] - 'A' + (oneBased ? 1 : 0),
-            _ => throw new FormatException($"answer '{a}' is neither an index nor a letter"),
+            _ => throw new FormatException($"'{key}' is {(a.ValueKind == JsonValueKind.String ? $"'{a.GetString()}'" : a.ValueKind == JsonValueKind.Number ? a.GetRawText() : Kind(a))}, neither an index nor a letter"),
         };
-        if (i < 0 || i >= count) throw new FormatException($"answer {i} is outside 0..{count - 1}");
+        if (i < 0 || i >= count) throw new FormatException($"'{key}' {a.GetRawText()} is outside the {count} choices");
         return i;
     }
 
@@ -192,5 +234,15 @@ public static class McqTask
     }
 }
 
-/// <summary>How a task's records become prompts: the harness's template for the layout, or MMLU-style lettered options.</summary>
-public enum McqRendering { Native, Lettered }
+/// <summary>How a task's records become prompts.</summary>
+public enum McqRendering
+{
+    /// <summary>The harness's template for the layout: lettered options for generic and MMLU, each choice as a
+    /// continuation for ARC, HellaSwag, PIQA and BoolQ, partial scoring for WinoGrande.</summary>
+    Native,
+    /// <summary>Every layout as an MMLU-style question with lettered options, scored by the letter.</summary>
+    Lettered,
+    /// <summary>Each choice scored as the continuation of the question: generic and MMLU records become the bare
+    /// question (the harness's default multiple_choice task); the other layouts keep their native template.</summary>
+    Cloze,
+}
