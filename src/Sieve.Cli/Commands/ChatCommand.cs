@@ -41,7 +41,8 @@ static class ChatCommand
                 context, Math.Clamp(maxTokens, 1, Math.Max(1, context / 2)));
             if (r.GetValue(system) is { Length: > 0 } s) history.AddSystem(s);
             bool interactive = !Console.IsInputRedirected;
-            Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}; /exit to quit");
+            string seed = sampling.RandomSeed is { } rs ? $", random seed {rs}" : "";
+            Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}{seed}; /exit to quit");
             while (true)
             {
                 if (interactive) Console.Error.Write("> ");

@@ -48,7 +48,8 @@ static class RunCommand
             }
             stdout.Write("\n"u8);
             stdout.Flush();
-            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Transformer.Pool.ThreadCount} threads");
+            string seed = sampling.RandomSeed is { } rs ? $"; random seed {rs} (--seed {rs} repeats this run)" : "";
+            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Transformer.Pool.ThreadCount} threads{seed}");
             return 0;
         }));
         return cmd;

@@ -29,6 +29,12 @@ sealed class SamplingArgs
 
     public IEnumerable<Option> All => [_temp, _topK, _topP, _minP, _repeat, _repeatN, _seed, _sampler];
 
+    /// <summary>
+    /// The seed <see cref="Read"/> drew when none was given and sampling is random, to print beside the timings so
+    /// the run can be repeated (null for greedy decoding, which draws nothing, or a given seed).
+    /// </summary>
+    public long? RandomSeed { get; private set; }
+
     /// <summary>The options as given; a random seed is drawn here (not in the sampler) so that it can be reported.</summary>
     public SamplingOptions Read(ParseResult r)
     {
@@ -36,8 +42,7 @@ sealed class SamplingArgs
         if (sampler is not ("chain" or "llama2c")) throw new ArgumentException($"--sampler: unknown sampler '{sampler}' (chain, llama2c)");
         float temp = r.GetValue(_temp);
         long given = r.GetValue(_seed), seed = given >= 0 ? given : Random.Shared.NextInt64(1, long.MaxValue);
-        // Greedy decoding draws nothing, so there is no seed worth repeating.
-        if (given < 0 && temp > 0) Console.Error.WriteLine($"sieve: seed {seed} (pass --seed {seed} to repeat this run)");
+        RandomSeed = given < 0 && temp > 0 ? seed : null;
         int lastN = r.GetValue(_repeatN);
         return new SamplingOptions
         {
