@@ -1,8 +1,13 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Sieve.Cli.Commands;
 
-var root = new RootCommand("Sieve: run, study and speed up Llama-family models on CPU")
+// The root is named "sieve" (what the ./sieve wrapper and help show), not the assembly's file name; RootCommand
+// would take Sieve.Cli from the entry assembly, so the root is a plain command given the options RootCommand adds.
+var root = new Command("sieve", "Sieve: run, study and speed up Llama-family models on CPU")
 {
+    new HelpOption(),
+    new VersionOption(),
     RunCommand.Create(),
     ChatCommand.Create(),
     InfoCommand.Create(),
@@ -14,4 +19,5 @@ var root = new RootCommand("Sieve: run, study and speed up Llama-family models o
     PruneCommand.Create(),
     PerplexityCommand.Create(),
 };
-return root.Parse(args).Invoke();
+OptionRange.ApplyDefaults(root);
+return ParseErrors.Invoke(root, args);

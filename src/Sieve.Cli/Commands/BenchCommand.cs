@@ -19,15 +19,16 @@ static class BenchCommand
         var model = new Option<string?>("--model", "-m") { Description = "Model file or folder" };
         var shape = new Option<string?>("--shape") { Description = $"Random-weight model of a named shape: {string.Join(", ", ShapePreset.All.Select(s => s.Name))}" };
         var type = new Option<string>("--type") { Description = "Weight type for --shape: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k", DefaultValueFactory = _ => "q8_0" };
-        var nPrompt = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens for the prefill test (0 skips it)", DefaultValueFactory = _ => 512 };
-        var nGen = new Option<int>("--n-gen", "-n") { Description = "Tokens for the generation test (0 skips it)", DefaultValueFactory = _ => 128 };
+        var nPrompt = new Option<int>("--n-prompt", "-p") { Description = "Prompt tokens for the prefill test (0 skips it)", DefaultValueFactory = _ => 512 }.AtLeast(0);
+        var nGen = new Option<int>("--n-gen", "-n") { Description = "Tokens for the generation test (0 skips it)", DefaultValueFactory = _ => 128 }.AtLeast(0);
         var threads = CommonOptions.Threads();
-        var reps = new Option<int>("--repetitions", "-r") { Description = "Repetitions of each test", DefaultValueFactory = _ => 5 };
+        var reps = new Option<int>("--repetitions", "-r") { Description = "Repetitions of each test", DefaultValueFactory = _ => 5 }.AtLeast(1);
         var json = new Option<bool>("--json") { Description = "Print a JSON array of records with llama-bench's field names" };
         var tokenizer = CommonOptions.Tokenizer();
         var save = new Option<string?>("--save") { Description = "With --shape: write the random model to this GGUF file (with a placeholder vocabulary) and exit" };
         var bandwidth = new Option<bool>("--bandwidth") { Description = "Also measure memory read bandwidth and report decode as a share of its bound" };
         var depth = new Option<string>("--n-depth", "-d") { Description = "Tokens already cached before each test, comma-separated (llama-bench's -d)", DefaultValueFactory = _ => "0" };
+        depth.Validators.Add(v => { foreach (var t in v.Tokens) if (BadDepth(t.Value) is { } bad) v.AddError($"{v.IdentifierToken?.Value ?? "-d"} {t.Value}: '{bad}' is not a token count (a whole number, 0 or more)"); });
         var fill = new Option<string>("--fill") { Description = "How the cache is filled to the depth: synthetic (default for --shape) or prefill (default for -m)" };
         var kv = new KvArgs();
         kv.Kv.Description = "KV-cache methods, comma-separated: " + string.Join(", ", Sieve.Cache.KvCacheSpec.Methods);
@@ -37,7 +38,9 @@ static class BenchCommand
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
             if ((path == null) == (shapeName == null)) throw new ArgumentException("give exactly one of --model or --shape");
-            int t = r.GetValue(threads), p = r.GetValue(nPrompt), n = r.GetValue(nGen), rep = Math.Max(1, r.GetValue(reps));
+            int t = r.GetValue(threads), p = r.GetValue(nPrompt), n = r.GetValue(nGen), rep = r.GetValue(reps);
+            if (p == 0 && n == 0) throw new ArgumentException("-p 0 -n 0: nothing to measure (give -p or -n a token count above 0)");
+            var depths = Depths(r.GetValue(depth)!);
             using var pool = new WorkerPool(t);
             Transformer tf;
             string name, typeName;
@@ -47,7 +50,8 @@ static class BenchCommand
             {
                 var preset = ShapePreset.Get(shapeName);
                 var wtype = ParseType(r.GetValue(type)!);
-                var config = preset.ToConfig() with { ContextLength = Math.Max(4096, MaxDepth(r.GetValue(depth)!) + p + n + 1) };
+                CheckDepths(depths, p, n, MaxShapeContext, $"a random-weight shape's context is at most {MaxShapeContext}");
+                var config = preset.ToConfig() with { ContextLength = (int)Math.Max(4096, depths.Max() + (long)p + n + 1) };
                 Status($"building random {preset.Name} {wtype} weights");
                 var weights = RandomWeights.Create(config, wtype);
                 if (r.GetValue(save) is { } savePath)
@@ -74,11 +78,9 @@ static class BenchCommand
             {
                 "synthetic" => true, "prefill" => false, var f => throw new ArgumentException($"--fill: '{f}' is not synthetic or prefill"),
             };
-            var depths = Depths(r.GetValue(depth)!);
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (depths.Any(d => d + Math.Max(p, n) + 1 > tf.Config.ContextLength))
-                throw new ArgumentException($"depth {depths.Max()} + {Math.Max(p, n)} tokens exceeds the model's context {tf.Config.ContextLength}");
+            CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
             var results = new List<KvSpeedResult>();
             foreach (var method in methods)
                 foreach (var budget in Sieve.Cache.KvCacheSpec.Parse(method).IsDense ? budgets.Take(1) : budgets)
@@ -121,10 +123,37 @@ static class BenchCommand
 
     static void Status(string s) => Console.Error.WriteLine($"bench: {s}");
 
-    static int[] Depths(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Select(x => int.TryParse(x, out var d) && d >= 0 ? d : throw new ArgumentException($"--n-depth: '{x}' is not a token count")).ToArray();
+    /// <summary>
+    /// Positions a random-weight shape may be given for a depth: 2^20, eight times Llama 3.1's 128K. Its KV cache
+    /// is allocated in full (llama-8b: 128 KiB a position in F32, 128 GiB at this bound), so the bound is there to
+    /// turn a typo into an error rather than an allocation failure.
+    /// </summary>
+    public const int MaxShapeContext = 1 << 20;
 
-    static int MaxDepth(string s) => Depths(s).DefaultIfEmpty(0).Max();
+    static int[] Depths(string s)
+    {
+        var depths = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(x => int.TryParse(x, out var d) && d >= 0 ? d : throw new ArgumentException($"-d: '{x}' is not a token count")).ToArray();
+        return depths.Length > 0 ? depths : [0];
+    }
+
+    static string? BadDepth(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .FirstOrDefault(x => !int.TryParse(x, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _));
+
+    /// <summary>
+    /// Each test at depth d fills d positions, then runs -p (or -n) more: d + max(p, n) + 1 must fit the context
+    /// (the +1: decode reads one position past the last written). llama-bench would try to allocate the context
+    /// and fail; here the error names the largest depth that fits.
+    /// </summary>
+    static void CheckDepths(int[] depths, int p, int n, int context, string why)
+    {
+        long deepest = depths.Max(), need = deepest + Math.Max(p, n) + 1;
+        if (need <= context) return;
+        long most = (long)context - Math.Max(p, n) - 1;
+        throw new ArgumentException(most >= 0
+            ? $"-d {deepest}: too deep for -p {p} -n {n}; {why}, so the deepest test is -d {most}"
+            : $"-p {p} -n {n}: more tokens than fit ({why})");
+    }
 
     public static GgmlType ParseType(string s) => s.ToLowerInvariant() switch
     {

@@ -16,10 +16,12 @@ static class ChatCommand
         var tokenizer = CommonOptions.Tokenizer();
         var system = new Option<string?>("--system") { Description = "System prompt" };
         var template = new Option<string?>("--template") { Description = "Chat template family: chatml, llama3, llama2, mistral, gemma, phi3 (default: detected from the checkpoint)" };
-        var n = new Option<int>("--n-predict", "-n") { Description = "Tokens per reply at most", DefaultValueFactory = _ => 512 };
+        var n = new Option<int>("--n-predict", "-n") { Description = "Tokens per reply at most (-1: until end of turn or a full context)", DefaultValueFactory = _ => 512 }
+            .AtLeastOrMinusOne(1, "must be a whole number, 1 or more, or -1 (until end of turn or a full context)");
+        var ctx = CommonOptions.ContextSize("Context length the conversation must fit in; the oldest turns are dropped beyond it (default, or 0: the model's)");
         var sampling = new SamplingArgs();
         var kv = new KvArgs();
-        var cmd = new Command("chat", "Chat with a model through its chat template (type /exit or end input to quit)") { model, threads, tokenizer, system, template, n };
+        var cmd = new Command("chat", "Chat with a model through its chat template (type /exit or end input to quit)") { model, threads, tokenizer, system, template, n, ctx };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         foreach (var o in kv.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
@@ -30,19 +32,26 @@ static class ChatCommand
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
             if (spec.Method != "dense") generator.CacheFactory = capacity => m.Transformer.CreateCache(spec, capacity);
-            var options = new GenerationOptions { MaxTokens = Math.Max(1, r.GetValue(n)), Sampling = sampling.Read(r) };
-            var messages = new List<ChatMessage>();
-            if (r.GetValue(system) is { Length: > 0 } s) messages.Add(ChatMessage.System(s));
+            int context = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength);
+            int maxTokens = r.GetValue(n) < 0 ? int.MaxValue : r.GetValue(n);
+            var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = sampling.Read(r), ContextLength = context };
+            // Room kept for a reply when old turns are dropped: the whole -n, but at most half the context so that
+            // a long -n does not leave only the newest turn.
+            var history = new ChatHistory(messages => m.Tokenizer.Encode(format.Render(messages, addGenerationPrompt: true), parseSpecial: true),
+                context, Math.Clamp(maxTokens, 1, Math.Max(1, context / 2)));
+            if (r.GetValue(system) is { Length: > 0 } s) history.AddSystem(s);
             bool interactive = !Console.IsInputRedirected;
-            Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}; /exit to quit");
+            string seed = sampling.RandomSeed is { } rs ? $", random seed {rs}" : "";
+            Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}{seed}; /exit to quit");
             while (true)
             {
                 if (interactive) Console.Error.Write("> ");
                 var line = Console.ReadLine();
                 if (line == null || line.Trim() is "/exit" or "/quit") break;
                 if (line.Trim().Length == 0) continue;
-                messages.Add(ChatMessage.User(line));
-                var prompt = m.Tokenizer.Encode(format.Render(messages, addGenerationPrompt: true), parseSpecial: true);
+                var turn = history.AddUser(line);
+                if (turn.Notice != null) Console.Error.WriteLine(turn.Notice);
+                if (turn.Prompt is not { } prompt) continue;
                 var reply = new StringBuilder();
                 foreach (var token in generator.Generate(prompt, options))
                 {
@@ -50,7 +59,7 @@ static class ChatCommand
                     reply.Append(token.Text);
                 }
                 Console.WriteLine();
-                messages.Add(ChatMessage.Assistant(reply.ToString().Trim()));
+                history.AddReply(reply.ToString().Trim());
                 if (interactive) Console.Error.WriteLine($"[{generator.LastStats}]");
             }
             return 0;

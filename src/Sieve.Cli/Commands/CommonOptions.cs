@@ -8,11 +8,27 @@ static class CommonOptions
 {
     public static Option<string> Model() => new("--model", "-m") { Description = "Model: a .gguf file, a Hugging Face folder, or a llama2.c .bin", Required = true };
 
-    public static Option<int> Threads() => new("--threads", "-t")
+    public static Option<int> Threads() => new Option<int>("--threads", "-t")
     {
         Description = "Threads (default: physical cores)",
         DefaultValueFactory = _ => WorkerPool.DefaultThreadCount,
-    };
+    }.AtLeast(1, "must be a whole number, 1 or more");
+
+    /// <summary>llama.cpp's -c: positions the KV cache holds; 0 (the default) takes the model's context length.</summary>
+    public static Option<int> ContextSize(string description = "Context length (default, or 0: the model's)") =>
+        new Option<int>("--ctx-size", "-c") { Description = description }.AtLeast(0, "must be a whole number, 0 (the model's context) or more");
+
+    /// <summary>
+    /// The context a generation gets from -c: the model's when 0, and never more than the model's (its RoPE and
+    /// trained positions end there), with a notice when the request was cut.
+    /// </summary>
+    public static int Context(int requested, int modelContext)
+    {
+        if (requested <= 0) return modelContext;
+        if (requested > modelContext)
+            Console.Error.WriteLine($"notice: -c {requested} is more than the model's context of {modelContext} tokens; using {modelContext}");
+        return Math.Min(requested, modelContext);
+    }
 
     public static Option<string?> Tokenizer() => new("--tokenizer") { Description = "Tokenizer file for llama2.c checkpoints (default: tokenizer.bin or tok*.bin beside the model)" };
 

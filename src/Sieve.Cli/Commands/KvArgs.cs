@@ -16,11 +16,11 @@ sealed class KvArgs
         Description = "Selectors: tokens read per KV head per decode step; presses: tokens kept per KV head. A count (100) or a fraction (0.25 or 25%)",
         DefaultValueFactory = _ => "100",
     };
-    public readonly Option<int> DenseSet = new("--dense-set") { Description = "selfindex: prompt tokens kept in F16 and always attended", DefaultValueFactory = _ => 64 };
-    public readonly Option<int> Recent = new("--recent") { Description = "Tokens appended after the prompt always attended (the most recent N)", DefaultValueFactory = _ => 512 };
-    public readonly Option<int?> DenseLayers = new("--dense-layers") { Description = "Leading layers that attend densely under a selector (default: quest 2, others 0)" };
-    public readonly Option<int> Sinks = new("--sinks") { Description = "streamingllm: attention sinks kept", DefaultValueFactory = _ => 4 };
-    public readonly Option<int> Window = new("--window") { Description = "snapkv: observation window; selfindex-hamming: queries for the median", DefaultValueFactory = _ => 64 };
+    public readonly Option<int> DenseSet = new Option<int>("--dense-set") { Description = "selfindex: prompt tokens kept in F16 and always attended", DefaultValueFactory = _ => 64 }.AtLeast(0);
+    public readonly Option<int> Recent = new Option<int>("--recent") { Description = "Tokens appended after the prompt always attended (the most recent N)", DefaultValueFactory = _ => 512 }.AtLeast(0);
+    public readonly Option<int?> DenseLayers = new Option<int?>("--dense-layers") { Description = "Leading layers that attend densely under a selector (default: quest 2, others 0)" }.AtLeast(0);
+    public readonly Option<int> Sinks = new Option<int>("--sinks") { Description = "streamingllm: attention sinks kept", DefaultValueFactory = _ => 4 }.AtLeast(0);
+    public readonly Option<int> Window = new Option<int>("--window") { Description = "snapkv: observation window; selfindex-hamming: queries for the median", DefaultValueFactory = _ => 64 }.AtLeast(1);
     public readonly Option<bool> Adaptive = new("--adaptive-heads") { Description = "presses: AdaKV head-wise budgets" };
     public readonly Option<string> KvType = new("--kv-type") { Description = "Storage of the full-precision sparse methods: f16 or f32", DefaultValueFactory = _ => "f16" };
 
@@ -28,11 +28,11 @@ sealed class KvArgs
 
     public KvCacheSpec Read(ParseResult r, string? method = null, string? budget = null) => KvCacheSpec.Parse(method ?? r.GetValue(Kv)!, budget ?? r.GetValue(Budget)) with
     {
-        DenseSet = Math.Max(0, r.GetValue(DenseSet)),
-        RecentCap = Math.Max(0, r.GetValue(Recent)),
+        DenseSet = r.GetValue(DenseSet),
+        RecentCap = r.GetValue(Recent),
         DenseLayers = r.GetValue(DenseLayers),
-        Sinks = Math.Max(0, r.GetValue(Sinks)),
-        Window = Math.Max(1, r.GetValue(Window)),
+        Sinks = r.GetValue(Sinks),
+        Window = r.GetValue(Window),
         AdaptiveHeadBudgets = r.GetValue(Adaptive),
         Element = r.GetValue(KvType) switch
         {

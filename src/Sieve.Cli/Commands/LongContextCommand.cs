@@ -18,9 +18,9 @@ static class LongContextCommand
         var shape = new Option<string?>("--shape") { Description = "Random-weight model of a named shape (the pipeline runs; its accuracy means nothing)" };
         var type = new Option<string>("--type") { Description = "Weight type for --shape", DefaultValueFactory = _ => "q8_0" };
         var tasks = new Option<string>("--tasks") { Description = $"Comma-separated: {string.Join(", ", LongContextTasks.Names)}", DefaultValueFactory = _ => string.Join(",", LongContextTasks.Names) };
-        var ctx = new Option<int>("--ctx-size", "-c") { Description = "Target context in the model's tokens (default: the model's, at most 4096)" };
-        var samples = new Option<int>("--samples", "-n") { Description = "Samples per task", DefaultValueFactory = _ => 10 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the task generators (RULER's is 42)", DefaultValueFactory = _ => 42 };
+        var ctx = CommonOptions.ContextSize("Target context in the model's tokens (default, or 0: the model's, at most 4096)");
+        var samples = new Option<int>("--samples", "-n") { Description = "Samples per task", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var seed = new Option<int>("--seed") { Description = "Seed of the task generators (RULER's is 42)", DefaultValueFactory = _ => 42 }.Within(int.MinValue, int.MaxValue);
         var json = new Option<bool>("--json") { Description = "Print the run record as JSON" };
         var output = new Option<string?>("--out") { Description = "Also write the run record (with every output) to this JSON file" };
         var threads = CommonOptions.Threads();
@@ -45,6 +45,7 @@ static class LongContextCommand
             {
                 var preset = ShapePreset.Get(shapeName);
                 if (target <= 0) target = 4096;
+                if (target > BenchCommand.MaxShapeContext) throw new ArgumentException($"-c {target}: a random-weight shape's context is at most {BenchCommand.MaxShapeContext}");
                 var config = preset.ToConfig() with { ContextLength = Math.Max(preset.Context, target) };
                 tf = new Transformer(config, RandomWeights.Create(config, BenchCommand.ParseType(r.GetValue(type)!)), pool);
                 tok = TokenizerFactory.FromGgufMetadata(SyntheticVocabulary.GgufMetadata(config.VocabSize), preset.Name);
@@ -64,7 +65,7 @@ static class LongContextCommand
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var specs = methods.SelectMany(m => Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? [kv.Read(r, m, budgets[0])] : budgets.Select(b => kv.Read(r, m, b))).ToList();
-            int n = Math.Max(1, r.GetValue(samples));
+            int n = r.GetValue(samples);
 
             var generated = taskNames.ToDictionary(t => t, t => LongContextTasks.Generate(t, tok, target, n, r.GetValue(seed)));
             var results = new List<LongContextResult>();

@@ -13,8 +13,8 @@ static class PerplexityCommand
     {
         var model = CommonOptions.Model();
         var file = new Option<string>("--file", "-f") { Description = "Text file", Required = true };
-        var ctx = new Option<int>("--ctx-size", "-c") { Description = "Tokens of the text to use (default: the model's context, at most 512)" };
-        var prefix = new Option<int>("--prefix") { Description = "Tokens prefilled before decoding starts (default: three quarters)" };
+        var ctx = CommonOptions.ContextSize("Tokens of the text to use (default, or 0: the model's context, at most 512)");
+        var prefix = new Option<int>("--prefix") { Description = "Tokens prefilled before decoding starts (default, or 0: three quarters)" }.AtLeast(0);
         var klBase = new Option<string?>("--kl-base") { Description = "Dense log-probabilities saved by --save-kl-base (default: run dense in this process)" };
         var saveBase = new Option<string?>("--save-kl-base") { Description = "Write this run's log-probabilities as a KL base (use with --kv dense)" };
         var fidelity = new Option<bool>("--fidelity") { Description = "Also measure recall@K, attention mass and output cosine per layer against exact attention" };

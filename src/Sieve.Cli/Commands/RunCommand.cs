@@ -11,11 +11,13 @@ static class RunCommand
     {
         var model = CommonOptions.Model();
         var prompt = new Option<string>("--prompt", "-p") { Description = "Prompt text", DefaultValueFactory = _ => "" };
-        var n = new Option<int>("--n-predict", "-n") { Description = "Tokens to generate", DefaultValueFactory = _ => 128 };
+        var n = new Option<int>("--n-predict", "-n") { Description = "Tokens to generate (-1: until end of text or a full context)", DefaultValueFactory = _ => 128 }
+            .AtLeastOrMinusOne(0, "must be a whole number, 0 or more, or -1 (until end of text or a full context)");
         var threads = CommonOptions.Threads();
         var tokenizer = CommonOptions.Tokenizer();
-        var stop = new Option<string[]>("--stop") { Description = "Stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var ctx = new Option<int>("--ctx-size", "-c") { Description = "Context length (default: the model's)" };
+        var stop = new Option<string[]>("--stop") { Description = "Stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false }
+            .NoneEmpty("an empty stop string would match before every token");
+        var ctx = CommonOptions.ContextSize();
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-sequence tokens" };
         var sampling = new SamplingArgs();
         var kv = new KvArgs();
@@ -31,10 +33,10 @@ static class RunCommand
             if (spec.Method != "dense") generator.CacheFactory = capacity => m.Transformer.CreateCache(spec, capacity);
             var options = new GenerationOptions
             {
-                MaxTokens = Math.Max(0, r.GetValue(n)),
+                MaxTokens = r.GetValue(n) < 0 ? int.MaxValue : r.GetValue(n),
                 Sampling = sampling.Read(r),
                 StopStrings = r.GetValue(stop) ?? [],
-                ContextLength = r.GetValue(ctx),
+                ContextLength = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength),
                 StopAtEndOfGeneration = !r.GetValue(ignoreEos),
             };
             var stdout = Console.OpenStandardOutput();
@@ -46,7 +48,8 @@ static class RunCommand
             }
             stdout.Write("\n"u8);
             stdout.Flush();
-            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Transformer.Pool.ThreadCount} threads");
+            string seed = sampling.RandomSeed is { } rs ? $"; random seed {rs} (--seed {rs} repeats this run)" : "";
+            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Transformer.Pool.ThreadCount} threads{seed}");
             return 0;
         }));
         return cmd;

@@ -27,7 +27,9 @@ public sealed class Generator(Transformer model, TextTokenizer tokenizer)
         int context = options.ContextLength > 0 ? Math.Min(options.ContextLength, Model.Config.ContextLength) : Model.Config.ContextLength;
         if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens (and the vocabulary adds no BOS)");
         if (prompt.Count >= context) throw new ContextLengthException(prompt.Count, context);
-        int capacity = Math.Min(context, prompt.Count + Math.Max(0, options.MaxTokens));
+        options.Sampling.Validate();
+        if (options.StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty (it would match before every token)");
+        int capacity = (int)Math.Min(context, (long)prompt.Count + Math.Max(0, options.MaxTokens));   // MaxTokens may be int.MaxValue
         var cache = CacheFactory(capacity);
         var sampler = ISampler.Create(options.Sampling);
         var history = new List<int>(prompt);

@@ -18,4 +18,18 @@ public sealed record SamplingOptions
     public bool Llama2cCompatible { get; init; }
 
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first setting that means nothing: a NaN temperature would
+    /// turn every probability into NaN, a penalty of 0 divides by zero, negative counts have no meaning.
+    /// </summary>
+    public void Validate()
+    {
+        if (!(float.IsFinite(Temperature) && Temperature >= 0)) throw new ArgumentException($"temperature {Temperature} must be a finite number, 0 (greedy) or more");
+        if (TopK < 0) throw new ArgumentException($"top-k {TopK} must be 0 (off) or more");
+        if (!(TopP is >= 0 and <= 1)) throw new ArgumentException($"top-p {TopP} must be from 0 to 1");
+        if (!(MinP is >= 0 and <= 1)) throw new ArgumentException($"min-p {MinP} must be from 0 to 1");
+        if (!(float.IsFinite(RepeatPenalty) && RepeatPenalty > 0)) throw new ArgumentException($"repeat penalty {RepeatPenalty} must be a finite number above 0 (1 = off)");
+        if (RepeatLastN < 0) throw new ArgumentException($"repeat-last-n {RepeatLastN} must be 0 (off) or more");
+    }
 }

@@ -28,12 +28,15 @@ public static class ModelConverter
     /// Q4_0) and norms/biases in F32. <paramref name="tokenizerMetadata"/> (the <c>tokenizer.*</c> keys) is written
     /// as given. A matrix whose rows do not divide into <paramref name="target"/>'s blocks is written as F16
     /// instead, and <paramref name="notice"/> says so (llama.cpp's quantizer refuses such models outright).
+    /// <paramref name="outPath"/> may not be a file <paramref name="src"/> was read from (see
+    /// <see cref="ConvertDestination"/>); a failure to write names it.
     /// </summary>
     public static void ToGguf(LoadedCheckpoint src, IReadOnlyDictionary<string, object> tokenizerMetadata, GgmlType target,
         string outPath, IProgress<double>? progress = null, Action<string>? notice = null)
     {
         if (target is not (GgmlType.F32 or GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0))
             throw new ArgumentException($"converting to {target} is not supported (F32, F16, Q8_0 and Q4_0 are)");
+        ConvertDestination.Check(outPath, ConvertDestination.SourcesOf(src));
         var c = src.Config;
         string arch = c.Architecture;
         if (!Architectures.IsSupported(arch)) throw new ArgumentException($"architecture '{arch}' cannot be written");
@@ -92,7 +95,7 @@ public static class ModelConverter
         {
             WriteLayer(LayerTensorNames.Gguf(i), wts.Layers[i], c, style, qOrder, kOrder, Matrix, Vector);
         }
-        w.Write(outPath, progress);
+        ConvertDestination.Write(outPath, () => w.Write(outPath, progress));
     }
 
     /// <summary>One block's tensors under a format's names, Q/K rows (and their biases and norms) in the target RoPE order.</summary>
