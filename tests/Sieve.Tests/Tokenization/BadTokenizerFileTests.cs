@@ -88,7 +88,7 @@ public class BadTokenizerFileTests
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "is not a byte-level BPE tokenizer")]
     [InlineData("{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"([a-\"}, \"behavior\": \"Isolated\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}, \"decoder\": {\"type\": \"ByteLevel\"}}", "regex '([a-' is not usable")]
     [InlineData("{\"normalizer\": {\"type\": \"Lowercase\"}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "normalizer 'Lowercase' is not supported")]
-    [InlineData("{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, \"added_tokens\": [{\"content\": \"x\"}], \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "needs a non-negative 'id'")]
+    [InlineData("{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, \"added_tokens\": [{\"content\": \"x\"}], \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "key 'added_tokens[0].id': expected an integer id, found nothing")]
     public void MalformedTokenizerJsonIsReported(string json, string problem)
     {
         string dir = HfFolder(json);
