@@ -25,21 +25,24 @@ sealed class GuardedRegex
     /// Per match. Real pre-tokenizer matches take microseconds (a match is one word or one run of spaces), so one
     /// second leaves a margin of ~10^5 even on a loaded machine, and caps what a hostile pattern costs.
     /// </summary>
-    internal static TimeSpan MatchTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultMatchTimeout = TimeSpan.FromSeconds(1);
 
     const RegexOptions Options = RegexOptions.CultureInvariant;
     readonly string _source;
+    readonly TimeSpan _timeout;
     readonly Regex _backtracking;
     volatile Regex? _linear;
 
     public string Pattern { get; }
 
     /// <param name="source">The tokenizer file, named in errors.</param>
-    public GuardedRegex(string pattern, string source)
+    /// <param name="matchTimeout">Per match; <see cref="DefaultMatchTimeout"/> when null (tests pass a shorter one).</param>
+    public GuardedRegex(string pattern, string source, TimeSpan? matchTimeout = null)
     {
         Pattern = pattern;
         _source = source;
-        try { _backtracking = new Regex(pattern, Options | RegexOptions.Compiled, MatchTimeout); }
+        _timeout = matchTimeout ?? DefaultMatchTimeout;
+        try { _backtracking = new Regex(pattern, Options | RegexOptions.Compiled, _timeout); }
         catch (ArgumentException e) { throw new ModelFileException(source, $"pre-tokenizer regex '{Shown}' is not usable: {e.Message}", e); }
     }
 
@@ -80,13 +83,13 @@ sealed class GuardedRegex
 
     Regex LinearTwin(int length)
     {
-        try { return new Regex(Pattern, Options | RegexOptions.NonBacktracking, MatchTimeout); }
+        try { return new Regex(Pattern, Options | RegexOptions.NonBacktracking, _timeout); }
         catch (NotSupportedException e)
         {
-            throw new ModelFileException(_source, $"pre-tokenizer regex '{Shown}' backtracks without end (over {MatchTimeout.TotalSeconds:0.#} s on a piece of {length} characters), and it cannot run without backtracking ({e.Message}); this text cannot be encoded with it", e);
+            throw new ModelFileException(_source, $"pre-tokenizer regex '{Shown}' backtracks without end (over {_timeout.TotalSeconds:0.##} s on a piece of {length} characters), and it cannot run without backtracking ({e.Message}); this text cannot be encoded with it", e);
         }
     }
 
     ModelFileException TooSlow(int length, Exception e) =>
-        new(_source, $"pre-tokenizer regex '{Shown}' takes over {MatchTimeout.TotalSeconds:0.#} s per match on a piece of {length} characters; this text cannot be encoded with it", e);
+        new(_source, $"pre-tokenizer regex '{Shown}' takes over {_timeout.TotalSeconds:0.##} s per match on a piece of {length} characters; this text cannot be encoded with it", e);
 }
