@@ -203,11 +203,24 @@ static partial class HuggingFaceTokenizerLoader
         return list.ToArray();
     }
 
+    /// <summary>
+    /// Regex steps and pattern length allowed in a pre-tokenizer. Real chains have one to six steps (DeepSeek's is
+    /// the longest we know) of at most a few KB each (character-range lists); each step is compiled at load, so an
+    /// unbounded list of them would stall loading instead of encoding.
+    /// </summary>
+    const int MaxPreTokenizerSteps = 64, MaxPatternChars = 64 * 1024;
+
     /// <summary>Pre-tokenizer → regex chain, ByteLevel add_prefix_space, and whether a ByteLevel step is present.</summary>
     static (List<string> Patterns, bool AddPrefixSpace, bool ByteLevel) ReadPreTokenizer(JsonField pt)
     {
         var patterns = new List<string>();
         bool prefix = false, byteLevel = false;
+        void Add(JsonField at, string pattern)
+        {
+            if (patterns.Count == MaxPreTokenizerSteps) throw at.Bad($"the pre-tokenizer has more than {MaxPreTokenizerSteps} regex steps; real ones have a handful");
+            if (pattern.Length > MaxPatternChars) throw at.Bad($"a pre-tokenizer pattern of {pattern.Length} characters is not plausible (the limit is {MaxPatternChars})");
+            patterns.Add(pattern);
+        }
         void Visit(JsonField e)
         {
             if (e.IsMissing) return;
@@ -221,7 +234,7 @@ static partial class HuggingFaceTokenizerLoader
                 case "ByteLevel":
                     byteLevel = true;
                     prefix |= e["add_prefix_space"].Bool(false);
-                    if (e["use_regex"].Bool(true)) patterns.Add(PreTokenizer.PatternsFor("gpt-2")![0]);
+                    if (e["use_regex"].Bool(true)) Add(e, PreTokenizer.PatternsFor("gpt-2")![0]);
                     break;
                 case "Split":
                     string behavior = e["behavior"].OptionalString() ?? "";
@@ -229,12 +242,12 @@ static partial class HuggingFaceTokenizerLoader
                     if (behavior != "Isolated" || invert)
                         throw e.Bad($"Split pre-tokenizer with behavior '{behavior}'{(invert ? " inverted" : "")} is not supported (Isolated is)");
                     var pattern = e["pattern"].Object();
-                    if (pattern["Regex"].OptionalString() is { } rx) patterns.Add(rx);
-                    else if (pattern["String"].OptionalString() is { } str) patterns.Add(Regex.Escape(str));
+                    if (pattern["Regex"].OptionalString() is { } rx) Add(pattern["Regex"], rx);
+                    else if (pattern["String"].OptionalString() is { } str) Add(pattern["String"], Regex.Escape(str));
                     else throw pattern.Bad($"Split pattern {Shorten(pattern.Element.GetRawText())} is neither Regex nor String");
                     break;
                 case "Digits":
-                    patterns.Add(e["individual_digits"].Bool(false) ? @"\p{N}" : @"\p{N}+");
+                    Add(e, e["individual_digits"].Bool(false) ? @"\p{N}" : @"\p{N}+");
                     break;
                 default:
                     throw e.Bad($"pre-tokenizer '{type}' is not supported (ByteLevel, Split, Digits and Sequence are)");

@@ -19,8 +19,11 @@ namespace Sieve.Tokenization;
 /// </remarks>
 readonly struct JsonField(string file, string key, JsonElement value)
 {
-    /// <summary>Files larger than this are refused before reading: the largest real tokenizer.json files are ~30 MB.</summary>
-    const long MaxFileBytes = 1L << 30;
+    /// <summary>
+    /// Files larger than this are refused before reading: the largest real tokenizer.json files are ~35 MB (a
+    /// 256k-token vocabulary), and parsing holds the bytes plus an index of about the same size.
+    /// </summary>
+    const long MaxFileBytes = 256L << 20;
 
     public string File => file;
     public string Key => key;
@@ -36,7 +39,7 @@ readonly struct JsonField(string file, string key, JsonElement value)
         try
         {
             long length = new FileInfo(path).Length;
-            if (length > MaxFileBytes) throw new ModelFileException(path, $"is {length} bytes; a tokenizer or config file over {MaxFileBytes >> 30} GiB is not plausible");
+            if (length > MaxFileBytes) throw new ModelFileException(path, $"is {length} bytes; a tokenizer or config file over {MaxFileBytes >> 20} MiB is not plausible");
             bytes = System.IO.File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException and not ModelFileException or UnauthorizedAccessException)

@@ -78,6 +78,26 @@ public class HostileRegexTests
         Assert.Contains("is not usable", e.Problem);
     }
 
+    [Fact]
+    public void ThousandsOfSplitStepsOrAHugePatternAreRefusedAtLoad()
+    {
+        // Each step is compiled at load: 5000 of them would stall loading for minutes.
+        var steps = Enumerable.Range(0, 5000).Select(i => new { type = "Split", pattern = new { Regex = $"x{i}" }, behavior = "Isolated", invert = false });
+        string dir = Folder("a");
+        var json = JsonSerializer.Serialize(new
+        {
+            pre_tokenizer = new { type = "Sequence", pretokenizers = steps },
+            decoder = new { type = "ByteLevel" },
+            model = new { type = "BPE", vocab = new Dictionary<string, int> { ["a"] = 0 }, merges = Array.Empty<string>() },
+        });
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json);
+        var e = Within(() => Assert.Throws<ModelFileException>(() => TokenizerFactory.FromHuggingFace(dir)));
+        Assert.Contains("more than 64 regex steps", e.Problem);
+
+        dir = Folder(string.Concat(Enumerable.Repeat("(a|b)", 100_000)));
+        Assert.Contains("is not plausible", Assert.Throws<ModelFileException>(() => TokenizerFactory.FromHuggingFace(dir)).Problem);
+    }
+
     static List<(int, int)> Split(GuardedRegex r, string text)
     {
         var pieces = new List<(int Start, int Length)>();
