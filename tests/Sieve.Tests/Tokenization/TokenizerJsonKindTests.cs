@@ -125,7 +125,14 @@ public class TokenizerJsonKindTests
 
     static void LoadsOrIsRefused(string dir, string file, string what)
     {
-        try { TokenizerFactory.FromHuggingFace(dir); }
+        try
+        {
+            // What loads must also encode and decode without surprises.
+            var tok = TokenizerFactory.FromHuggingFace(dir);
+            var ids = tok.Encode("ab a-12 <s><tag> é", parseSpecial: true);
+            Assert.All(ids, id => Assert.InRange(id, 0, tok.VocabSize - 1));
+            tok.Decode(ids);
+        }
         catch (ModelFileException e)
         {
             Assert.True(e.FilePath == Path.Combine(dir, file), $"{what}: the error names {e.FilePath}, not {file}: {e.Message}");
@@ -135,6 +142,28 @@ public class TokenizerJsonKindTests
             Assert.Fail($"{what}: {e.GetType().Name}: {e.Message}");
         }
     }
+
+    /// <summary>Every (path, rename) of an object key in a JSON tree: renaming a vocab entry changes a token's text.</summary>
+    static IEnumerable<(string Path, Action<string> Rename)> Keys(JsonNode node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (name, child) in o.ToList())
+                {
+                    string p = path == "" ? name : path + "." + name;
+                    yield return (p, n => { if (!o.ContainsKey(n)) { o.Remove(name); o[n] = child?.DeepClone(); } });
+                    if (child != null) foreach (var k in Keys(child, p)) yield return k;
+                }
+                break;
+            case JsonArray a:
+                for (int i = 0; i < a.Count; i++)
+                    if (a[i] is { } child) foreach (var k in Keys(child, $"{path}[{i}]")) yield return k;
+                break;
+        }
+    }
+
+    static readonly string[] WrongKeys = ["", " ", "a b", "<s>", "\u0000", "\u00e9", "Ġ", "▁▁", "<0x41>", "<0xZZ>"];
 
     /// <summary>Mutates every slot of one file of a good folder with every wrong value; the other files stay good.</summary>
     static int MutateEverySlot(string tokenizerJson, string file)
@@ -160,6 +189,26 @@ public class TokenizerJsonKindTests
                     _ => Folder(tokenizerJson, generation: text),
                 };
                 try { LoadsOrIsRefused(dir, file, $"{file} {path} = {value?.ToJsonString() ?? "null"}"); }
+                catch (Xunit.Sdk.XunitException e) { failures.Add(e.Message); }
+                n++;
+            }
+        }
+        int keys = Keys(JsonNode.Parse(original)!, "").Count();
+        for (int k = 0; k < keys; k++)
+        {
+            foreach (var name in WrongKeys)
+            {
+                var root = JsonNode.Parse(original)!;
+                var (path, rename) = Keys(root, "").ElementAt(k);
+                rename(System.Text.RegularExpressions.Regex.Unescape(name));
+                string text = root.ToJsonString();
+                string dir = file switch
+                {
+                    "tokenizer.json" => Folder(text),
+                    "tokenizer_config.json" => Folder(tokenizerJson, config: text),
+                    _ => Folder(tokenizerJson, generation: text),
+                };
+                try { LoadsOrIsRefused(dir, file, $"{file} key {path} renamed '{name}'"); }
                 catch (Xunit.Sdk.XunitException e) { failures.Add(e.Message); }
                 n++;
             }
