@@ -36,8 +36,12 @@ public sealed class Generator(Transformer model, TextTokenizer tokenizer)
         var text = new StreamingText(Tokenizer, options.StopStrings, stripLeadingSpace: prompt.All(t => t == Tokenizer.BosId));
 
         var clock = Stopwatch.StartNew();
-        // The sampler edits logits in place, so it works on a copy of the model's buffer.
+        // The sampler edits logits in place, so it works on a copy of the model's buffer. Only the first
+        // `sampleable` are offered to it: a padded vocabulary has more embedding rows than tokens (real checkpoints
+        // round the rows up to a multiple of 64 or 128), and an id past the tokenizer has no text, so it must
+        // never be drawn, by greedy or any sampler. Leaving those logits out is masking them to -inf.
         var logits = new float[Model.Config.VocabSize];
+        int sampleable = Math.Min(Tokenizer.VocabSize, logits.Length);
         Model.Prefill(prompt.ToArray(), 0, cache).CopyTo(logits);
         double prefill = clock.Elapsed.TotalSeconds;
         clock.Restart();
@@ -47,7 +51,7 @@ public sealed class Generator(Transformer model, TextTokenizer tokenizer)
         while (generated < options.MaxTokens)
         {
             cancel.ThrowIfCancellationRequested();
-            int token = sampler.Sample(logits, history);
+            int token = sampler.Sample(logits.AsSpan(0, sampleable), history);
             generated++;
             history.Add(token);
             if (options.StopAtEndOfGeneration && (Tokenizer.EndOfGenerationIds.Contains(token) || token == Tokenizer.EosId))

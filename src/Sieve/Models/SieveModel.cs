@@ -32,8 +32,11 @@ public sealed class SieveModel : IDisposable
         try
         {
             var tokenizer = LoadTokenizer(checkpoint, options);
+            // Fewer tokens than embedding rows is a padded vocabulary (common: rows rounded up to a multiple of 64
+            // or 128); the generator never samples the rows past the tokenizer. More tokens than rows cannot run.
             if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
-                throw new ModelFileException(path, $"the tokenizer has {tokenizer.VocabSize} tokens but the model's embedding only {checkpoint.Config.VocabSize}");
+                throw new ModelFileException(TokenizerFile(checkpoint, options),
+                    $"the tokenizer has {tokenizer.VocabSize} tokens but the model's token embedding ({checkpoint.Path}) has only {checkpoint.Config.VocabSize} rows: they do not belong together");
             var owned = pool == null ? new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount) : null;
             var transformer = new Transformer(checkpoint.Config, checkpoint.Weights, pool ?? owned!, options.MaxBatch);
             return new SieveModel(checkpoint, tokenizer, transformer, owned);
@@ -59,6 +62,14 @@ public sealed class SieveModel : IDisposable
                 return TokenizerFactory.FromLlama2c(tok, c.Config.VocabSize);
         }
     }
+
+    /// <summary>The file the tokenizer was read from, for errors.</summary>
+    static string TokenizerFile(LoadedCheckpoint c, SieveModelOptions o) => c.Format switch
+    {
+        "gguf" => c.Path,
+        "huggingface" => Path.Combine(c.Path, "tokenizer.json"),
+        _ => o.TokenizerPath ?? c.TokenizerPath ?? c.Path,
+    };
 
     public Generator CreateGenerator() => new(Transformer, Tokenizer);
 

@@ -42,7 +42,8 @@ public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
         _merges = merges.ToArray();
         for (int i = 0; i < _merges.Length; i++)
         {
-            int space = _merges[i].IndexOf(' ', 1);
+            // The first character is never the separator (" a" has no left token); "" has none at all.
+            int space = _merges[i].Length > 1 ? _merges[i].IndexOf(' ', 1) : -1;
             if (space <= 0 || space == _merges[i].Length - 1)
                 throw new ModelFileException(source, $"merge {i} ('{_merges[i]}') is not two tokens separated by a space");
         }

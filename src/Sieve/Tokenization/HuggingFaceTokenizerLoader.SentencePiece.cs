@@ -23,98 +23,92 @@ static partial class HuggingFaceTokenizerLoader
 
     /// <summary>
     /// SentencePiece-style: nothing byte-level anywhere, and at least one of the SentencePiece markers (byte
-    /// fallback, a Metaspace step, a Prepend/Replace normalizer, a ByteFallback decoder).
+    /// fallback, a Metaspace step, a Prepend/Replace normalizer, a ByteFallback decoder). A probe: it never throws,
+    /// whatever the kinds; the reader chosen then checks them.
     /// </summary>
-    static bool IsSentencePieceStyle(JsonElement root, JsonElement model)
+    static bool IsSentencePieceStyle(JsonField root, JsonField model)
     {
-        JsonElement Get(string name) => root.TryGetProperty(name, out var e) ? e : default;
-        var pre = Get("pre_tokenizer");
-        var dec = Get("decoder");
-        var norm = Get("normalizer");
+        var pre = root["pre_tokenizer"].Element;
+        var dec = root["decoder"].Element;
+        var norm = root["normalizer"].Element;
         if (HasStep(pre, "ByteLevel") || HasStep(dec, "ByteLevel")) return false;
-        bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
+        bool byteFallback = model.Element.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
         return byteFallback || HasStep(pre, "Metaspace") || HasStep(norm, "Prepend") || HasStep(norm, "Replace")
             || HasStep(dec, "ByteFallback") || HasStep(dec, "Metaspace");
     }
 
-    /// <summary>Whether a normalizer/pre-tokenizer/decoder, or any step of a Sequence of them, has this type.</summary>
+    /// <summary>Whether a normalizer/pre-tokenizer/decoder, or any step of a Sequence of them, has this type (never throws).</summary>
     static bool HasStep(JsonElement e, string type)
     {
         if (e.ValueKind != JsonValueKind.Object) return false;
-        if (e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == type) return true;
+        if (JsonField.HasType(e, type)) return true;
         foreach (var p in e.EnumerateObject())
             if (p.Value.ValueKind == JsonValueKind.Array && p.Value.EnumerateArray().Any(x => HasStep(x, type))) return true;
         return false;
     }
 
-    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonElement root, JsonElement model)
+    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonField root, JsonField model)
     {
         bool prependNormalizer = false, replaceNormalizer = false;
-        ReadSpmNormalizer(path, root.TryGetProperty("normalizer", out var norm) ? norm : default, ref prependNormalizer, ref replaceNormalizer);
-        bool? metaspacePrefix = ReadSpmPreTokenizer(path, root.TryGetProperty("pre_tokenizer", out var pt) ? pt : default);
+        ReadSpmNormalizer(root["normalizer"], ref prependNormalizer, ref replaceNormalizer);
+        bool? metaspacePrefix = ReadSpmPreTokenizer(root["pre_tokenizer"]);
         if (metaspacePrefix is null && !replaceNormalizer)
             throw new ModelFileException(path, "nothing turns ' ' into '▁' (neither a Metaspace pre-tokenizer nor a Replace normalizer), so spaces could never match the vocabulary's '▁' pieces");
         if (metaspacePrefix is not null && prependNormalizer)
             throw new ModelFileException(path, "both the normalizer (Prepend) and the Metaspace pre-tokenizer add '▁'; a doubled dummy prefix is not supported");
-        CheckSpmModel(path, model);
+        CheckSpmModel(model);
+        ReadDecoder(root["decoder"]);
 
-        var (tokens, types) = ReadVocabulary(path, model, root);
+        var (tokens, types, added) = ReadVocabulary(model, root);
         // Spelled-out bytes become byte tokens, as in SentencePiece's own model (only entries of the BPE vocabulary;
         // an added token is whatever the added_tokens list says it is).
         for (int i = 0; i < tokens.Length; i++)
             if (types[i] == TokenType.Normal && SentencePieceTextTokenizer.TryParseByteToken(tokens[i], out _)) types[i] = TokenType.Byte;
 
-        var config = ReadOptionalJson(Path.Combine(folder, "tokenizer_config.json"));
-        var generation = ReadOptionalJson(Path.Combine(folder, "generation_config.json"));
-        try
+        var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
+        for (int i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i);
+        int IdOf(string text) => ids.TryGetValue(text, out int id) ? id : -1;
+        string? modelUnk = model["unk_token"].OptionalString();
+        int unk = modelUnk != null ? IdOf(modelUnk) : -1;
+        if (unk < 0) unk = IdOf("<unk>");
+        // llama.cpp's SentencePiece vocabularies mark <unk> as Unknown, not Control; either way it prints nothing.
+        if (unk >= 0) types[unk] = TokenType.Unknown;
+
+        var scores = MergeScores(model, ids, tokens.Length);
+        var vocab = new Vocabulary(path, tokens, scores, types);
+        ApplyStrips(added, vocab);
+        int templateBos = TemplateLeadingToken(root["post_processor"], vocab);
+
+        using var config = ReadOptionalJson(Path.Combine(folder, "tokenizer_config.json"));
+        using var generation = ReadOptionalJson(Path.Combine(folder, "generation_config.json"));
+        var cfg = config;
+        int bos = TokenId(cfg["bos_token"], vocab), eos = TokenId(cfg["eos_token"], vocab);
+        int cfgUnk = TokenId(cfg["unk_token"], vocab);
+        if (cfgUnk >= 0) unk = cfgUnk;
+        int pad = TokenId(cfg["pad_token"], vocab);
+        if (bos < 0) bos = templateBos >= 0 ? templateBos : vocab.IdOf("<s>");
+        if (eos < 0) eos = vocab.IdOf("</s>");
+        // add_bos_token from tokenizer_config.json; else whether a TemplateProcessing post-processor starts with
+        // a special token ("<s> $A"); with neither, SentencePiece's default (llama.cpp's too): add BOS.
+        bool addBos = cfg["add_bos_token"].OptionalBool() ?? (HasTemplateProcessing(root) ? templateBos >= 0 : true);
+        bool addEos = cfg["add_eos_token"].OptionalBool() ?? false;
+        // tokenizer_config.json's add_prefix_space, when set, overrides tokenizer.json (transformers re-converts
+        // the tokenizer with it).
+        bool addPrefix = cfg["add_prefix_space"].OptionalBool() ?? metaspacePrefix ?? prependNormalizer;
+
+        return new SentencePieceTextTokenizer(vocab, unk, addPrefix)
         {
-            var cfg = config?.RootElement;
-            int IdOf(string text) => Array.IndexOf(tokens, text);
-            string? modelUnk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
-            int unk = modelUnk != null ? IdOf(modelUnk) : -1;
-            if (unk < 0) unk = IdOf("<unk>");
-            // llama.cpp's SentencePiece vocabularies mark <unk> as Unknown, not Control; either way it prints nothing.
-            if (unk >= 0) types[unk] = TokenType.Unknown;
-
-            var scores = MergeScores(path, model, tokens);
-            var vocab = new Vocabulary(path, tokens, scores, types);
-            ReadAddedTokenStrips(root, vocab);
-
-            int bos = TokenId(cfg, "bos_token", vocab), eos = TokenId(cfg, "eos_token", vocab);
-            int cfgUnk = TokenId(cfg, "unk_token", vocab);
-            if (cfgUnk >= 0) unk = cfgUnk;
-            int pad = TokenId(cfg, "pad_token", vocab);
-            int templateBos = TemplateLeadingToken(root, vocab);
-            if (bos < 0) bos = templateBos >= 0 ? templateBos : vocab.IdOf("<s>");
-            if (eos < 0) eos = vocab.IdOf("</s>");
-            // add_bos_token from tokenizer_config.json; else whether a TemplateProcessing post-processor starts with
-            // a special token ("<s> $A"); with neither, SentencePiece's default (llama.cpp's too): add BOS.
-            bool addBos = Bool(cfg, "add_bos_token") ?? (HasTemplateProcessing(root) ? templateBos >= 0 : true);
-            bool addEos = Bool(cfg, "add_eos_token") ?? false;
-            // tokenizer_config.json's add_prefix_space, when set, overrides tokenizer.json (transformers re-converts
-            // the tokenizer with it).
-            bool addPrefix = Bool(cfg, "add_prefix_space") ?? metaspacePrefix ?? prependNormalizer;
-
-            return new SentencePieceTextTokenizer(vocab, unk, addPrefix)
-            {
-                BosId = bos,
-                EosId = eos,
-                PaddingId = pad,
-                AddBos = addBos,
-                AddEos = addEos,
-                ChatTemplate = ChatTemplateOf(cfg),
-                EndOfGenerationIds = EndOfGeneration.Find(vocab, eos, GenerationEosIds(generation?.RootElement, vocab.Count)),
-            };
-        }
-        finally
-        {
-            config?.Dispose();
-            generation?.Dispose();
-        }
+            BosId = bos,
+            EosId = eos,
+            PaddingId = pad,
+            AddBos = addBos,
+            AddEos = addEos,
+            ChatTemplate = ChatTemplateOf(cfg["chat_template"]),
+            EndOfGenerationIds = EndOfGeneration.Find(vocab, eos, GenerationEosIds(generation["eos_token_id"], vocab.Count)),
+        };
     }
 
-    static bool HasTemplateProcessing(JsonElement root)
-        => root.TryGetProperty("post_processor", out var pp) && HasStep(pp, "TemplateProcessing");
+    static bool HasTemplateProcessing(JsonField root) => HasStep(root["post_processor"].Element, "TemplateProcessing");
 
     /// <summary>
     /// Scores for <see cref="SentencePieceMerger"/> from the merge list: a piece first produced by merge rank r
@@ -143,35 +137,22 @@ static partial class HuggingFaceTokenizerLoader
     /// SentencePiece's own scores (0 for byte and control tokens), would form it even earlier, so no choice here
     /// matches both; (2) needs such text literally in the input.
     /// </remarks>
-    static float[] MergeScores(string path, JsonElement model, string[] tokens)
+    static float[] MergeScores(JsonField model, Dictionary<string, int> ids, int count)
     {
-        if (!model.TryGetProperty("merges", out var merges) || merges.ValueKind != JsonValueKind.Array)
-            throw new ModelFileException(path, "model has no 'merges' list");
-        var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
-        for (int i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i);
-        int Find(int rank, string a, string b, string what) => ids.TryGetValue(what, out int id) ? id
-            : throw new ModelFileException(path, $"merge {rank} ('{a} {b}') needs '{what}', which is not in the vocabulary");
+        var merges = MergeList(model);
+        int Find(JsonField m, int rank, string a, string b, string what) => ids.TryGetValue(what, out int id) ? id
+            : throw m.Bad($"merge {rank} ('{a} {b}') needs '{what}', which is not in the vocabulary");
 
-        var scores = new float[tokens.Length];
+        var scores = new float[count];
         Array.Fill(scores, UnmergedScore);
         int n = 0;
-        foreach (var m in merges.EnumerateArray())
+        foreach (var m in merges.Items())
         {
-            string a, b;
-            if (m.ValueKind == JsonValueKind.String)
-            {
-                // Hugging Face's "a b" form: exactly one space (tokens of a SentencePiece vocabulary hold '▁', not ' ').
-                var parts = m.GetString()!.Split(' ');
-                if (parts.Length != 2) throw new ModelFileException(path, $"merge {n} ('{m.GetString()}') is not two tokens separated by one space");
-                (a, b) = (parts[0], parts[1]);
-            }
-            else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
-                (a, b) = (m[0].GetString()!, m[1].GetString()!);
-            else throw new ModelFileException(path, $"merge {n} is {m}, neither \"a b\" nor [\"a\", \"b\"]");
-            Find(n, a, b, a);
-            Find(n, a, b, b);
-            int merged = Find(n, a, b, a + b);
-            if (n >= 1 << 24) throw new ModelFileException(path, $"has more than {1 << 24} merges; their ranks would not stay distinct as scores");
+            var (a, b) = ReadMerge(m, n);
+            Find(m, n, a, b, a);
+            Find(m, n, a, b, b);
+            int merged = Find(m, n, a, b, a + b);
+            if (n >= 1 << 24) throw new ModelFileException(model.File, $"has more than {1 << 24} merges; their ranks would not stay distinct as scores");
             if (scores[merged] == UnmergedScore) scores[merged] = -n;   // the first (best-ranked) merge that yields it
             n++;
         }
@@ -179,33 +160,32 @@ static partial class HuggingFaceTokenizerLoader
     }
 
     /// <summary>Prepend("▁") and Replace(" " → "▁"), alone or in a Sequence; nothing else changes text the way llama.cpp does.</summary>
-    static void ReadSpmNormalizer(string path, JsonElement n, ref bool prepend, ref bool replace)
+    static void ReadSpmNormalizer(JsonField n, ref bool prepend, ref bool replace)
     {
-        if (n.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
-        string type = n.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        if (n.IsMissing) return;
+        n.Object();
+        string type = n["type"].OptionalString() ?? "";
         switch (type)
         {
             case "Sequence":
-                if (!n.TryGetProperty("normalizers", out var list) || list.ValueKind != JsonValueKind.Array)
-                    throw new ModelFileException(path, "normalizer Sequence has no 'normalizers' list");
-                foreach (var x in list.EnumerateArray()) ReadSpmNormalizer(path, x, ref prepend, ref replace);
+                if (n["normalizers"].IsMissing) throw n.Bad("normalizer Sequence has no 'normalizers' list");
+                foreach (var x in n["normalizers"].Items()) ReadSpmNormalizer(x, ref prepend, ref replace);
                 return;
             case "Prepend":
-                string? what = n.TryGetProperty("prepend", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-                if (what != SpaceMark) throw new ModelFileException(path, $"Prepend normalizer adds '{what}'; only '▁' (the SentencePiece dummy prefix) is supported");
-                if (replace) throw new ModelFileException(path, "the normalizer replaces ' ' before prepending '▁'; only Prepend then Replace is supported");
+                string? what = n["prepend"].OptionalString();
+                if (what != SpaceMark) throw n.Bad($"Prepend normalizer adds '{what}'; only '▁' (the SentencePiece dummy prefix) is supported");
+                if (replace) throw n.Bad("the normalizer replaces ' ' before prepending '▁'; only Prepend then Replace is supported");
                 prepend = true;
                 return;
             case "Replace":
-                string? from = n.TryGetProperty("pattern", out var pat) && pat.ValueKind == JsonValueKind.Object
-                    && pat.TryGetProperty("String", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-                string? to = n.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                string? from = n["pattern"].Object(optional: true)["String"].OptionalString();
+                string? to = n["content"].OptionalString();
                 if (from != " " || to != SpaceMark)
-                    throw new ModelFileException(path, $"Replace normalizer {n} is not supported (only ' ' → '▁' is)");
+                    throw n.Bad($"Replace normalizer {Shorten(n.Element.GetRawText())} is not supported (only ' ' → '▁' is)");
                 replace = true;
                 return;
             default:
-                throw new ModelFileException(path, $"normalizer '{type}' is not supported for a SentencePiece-style tokenizer (Prepend '▁' and Replace ' ' → '▁' are)");
+                throw n.Bad($"normalizer '{type}' is not supported for a SentencePiece-style tokenizer (Prepend '▁' and Replace ' ' → '▁' are)");
         }
     }
 
@@ -213,51 +193,52 @@ static partial class HuggingFaceTokenizerLoader
     /// None (null), or a Metaspace step: whether it adds the dummy prefix. Metaspace must not split: splitting
     /// encodes each space-separated word on its own, which SentencePiece and llama.cpp do not do.
     /// </summary>
-    static bool? ReadSpmPreTokenizer(string path, JsonElement e)
+    static bool? ReadSpmPreTokenizer(JsonField e)
     {
-        if (e.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
-        string type = e.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
-        if (type == "Sequence" && e.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array)
+        if (e.IsMissing) return null;
+        e.Object();
+        string type = e["type"].OptionalString() ?? "";
+        if (type == "Sequence" && !e["pretokenizers"].IsMissing)
         {
             bool? result = null;
-            foreach (var x in list.EnumerateArray())
+            foreach (var x in e["pretokenizers"].Items())
             {
-                var r = ReadSpmPreTokenizer(path, x);
-                if (r is not null && result is not null) throw new ModelFileException(path, "has more than one Metaspace pre-tokenizer");
+                var r = ReadSpmPreTokenizer(x);
+                if (r is not null && result is not null) throw x.Bad("has more than one Metaspace pre-tokenizer");
                 result ??= r;
             }
             return result;
         }
         if (type != "Metaspace")
-            throw new ModelFileException(path, $"pre-tokenizer '{type}' is not supported for a SentencePiece-style tokenizer (Metaspace is)");
-        string? replacement = e.TryGetProperty("replacement", out var rep) && rep.ValueKind == JsonValueKind.String ? rep.GetString() : SpaceMark;
+            throw e.Bad($"pre-tokenizer '{type}' is not supported for a SentencePiece-style tokenizer (Metaspace is)");
+        string replacement = e["replacement"].OptionalString() ?? SpaceMark;
         if (replacement != SpaceMark)
-            throw new ModelFileException(path, $"pre-tokenizer 'Metaspace' with replacement '{replacement}' is not supported (only '▁' is)");
+            throw e.Bad($"pre-tokenizer 'Metaspace' with replacement '{replacement}' is not supported (only '▁' is)");
         // Hugging Face's default when "split" is absent (and the only behaviour of older versions) is to split.
-        if (!(e.TryGetProperty("split", out var split) && split.ValueKind == JsonValueKind.False))
-            throw new ModelFileException(path, "pre-tokenizer 'Metaspace' is not supported with split = true (the default): it encodes each word on its own, unlike SentencePiece and llama.cpp; only split = false is");
-        if (e.TryGetProperty("prepend_scheme", out var scheme) && scheme.ValueKind == JsonValueKind.String)
+        if (e["split"].Bool(true))
+            throw e.Bad("pre-tokenizer 'Metaspace' is not supported with split = true (the default): it encodes each word on its own, unlike SentencePiece and llama.cpp; only split = false is");
+        if (e["prepend_scheme"].OptionalString() is { } scheme)
         {
             // "first" prepends only at the start of the input, "always" also after each added token Hugging Face
             // splits out; llama.cpp (which we follow) puts the prefix at the start and after each special token it
             // parses, so both map to "add the dummy prefix". They differ only with parseSpecial.
-            return scheme.GetString() switch
+            return scheme switch
             {
                 "first" or "always" => true,
                 "never" => false,
-                var s => throw new ModelFileException(path, $"Metaspace prepend_scheme '{s}' is unknown (first, always and never are)"),
+                var s => throw e["prepend_scheme"].Bad($"Metaspace prepend_scheme '{s}' is unknown (first, always and never are)"),
             };
         }
         // Older files: add_prefix_space; absent means Hugging Face's default, "always".
-        return !(e.TryGetProperty("add_prefix_space", out var aps) && aps.ValueKind == JsonValueKind.False);
+        return e["add_prefix_space"].Bool(true);
     }
 
-    static void CheckSpmModel(string path, JsonElement model)
+    static void CheckSpmModel(JsonField model)
     {
-        if (!(model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True))
-            throw new ModelFileException(path, "model.byte_fallback is not true: a SentencePiece-style tokenizer without byte fallback (unknown characters become <unk>) is not supported");
+        if (!model["byte_fallback"].Bool(false))
+            throw new ModelFileException(model.File, "model.byte_fallback is not true: a SentencePiece-style tokenizer without byte fallback (unknown characters become <unk>) is not supported");
         foreach (var key in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
-            if (model.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() != "")
-                throw new ModelFileException(path, $"model.{key} '{v.GetString()}' is not supported for a SentencePiece-style tokenizer");
+            if (model[key].OptionalString() is { Length: > 0 } v)
+                throw new ModelFileException(model.File, $"model.{key} '{v}' is not supported for a SentencePiece-style tokenizer");
     }
 }

@@ -16,34 +16,45 @@ namespace Sieve.Tokenization;
 static class Llama2cTokenizerLoader
 {
     const int BosId = 1, EosId = 2, UnknownId = 0;
+    /// <summary>Real pieces are a few dozen bytes (tok32000's max_token_length is 27); 64 KiB bounds what one token may allocate.</summary>
+    const int MaxTokenBytes = 1 << 16;
     static readonly UTF8Encoding Strict = new(false, true);
 
     public static TextTokenizer Load(string path, int vocabSize)
     {
         if (vocabSize <= 0) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "vocabulary size must be positive");
         if (!File.Exists(path)) throw new ModelFileException(path, "file not found");
-        byte[] data = File.ReadAllBytes(path);
-
-        int pos = 0;
-        int maxTokenLength = ReadInt(data, ref pos, path, "max_token_length");
+        // Read token by token rather than the whole file: whatever file is passed as the tokenizer, nothing larger
+        // than one token (at most max_token_length bytes, and never past the end of the file) is allocated.
+        using var file = OpenRead(path);
+        long fileLength = file.Length;
+        Span<byte> head = stackalloc byte[8];
+        if (!TryRead(file, head[..4])) throw new ModelFileException(path, "too short to hold max_token_length: truncated");
+        int maxTokenLength = BinaryPrimitives.ReadInt32LittleEndian(head);
         if (maxTokenLength <= 0) throw new ModelFileException(path, $"max_token_length {maxTokenLength} is not positive: not a llama2.c tokenizer");
+        // Each token takes at least 8 bytes (score, length), so the file bounds the count before we allocate for it.
+        long fits = (fileLength - 4) / 8;
+        if (fits < vocabSize)
+            throw new ModelFileException(path, $"is {fileLength} bytes, room for at most {fits} of the checkpoint's {vocabSize} tokens: truncated, or not this checkpoint's tokenizer");
 
         var tokens = new string[vocabSize];
         var scores = new float[vocabSize];
         var types = new TokenType[vocabSize];
+        byte[] text = new byte[256];
         for (int i = 0; i < vocabSize; i++)
         {
-            if (data.Length - pos < 8) throw new ModelFileException(path, $"ends in token {i} of {vocabSize}: truncated");
-            scores[i] = BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan(pos));
-            int len = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(pos + 4));
-            pos += 8;
+            if (!TryRead(file, head)) throw new ModelFileException(path, $"ends in token {i} of {vocabSize}: truncated");
+            scores[i] = BinaryPrimitives.ReadSingleLittleEndian(head);
+            int len = BinaryPrimitives.ReadInt32LittleEndian(head[4..]);
             if (len < 0 || len > maxTokenLength) throw new ModelFileException(path, $"token {i} has length {len} (max_token_length is {maxTokenLength}): corrupt file");
-            if (data.Length - pos < len) throw new ModelFileException(path, $"token {i} runs past the end of the file: truncated");
-            string text;
-            try { text = Strict.GetString(data, pos, len); }
+            if (len > MaxTokenBytes) throw new ModelFileException(path, $"token {i} has length {len}; a token over {MaxTokenBytes} bytes is not plausible: corrupt file");
+            if (len > fileLength - file.Position) throw new ModelFileException(path, $"token {i} runs past the end of the file: truncated");
+            if (text.Length < len) text = new byte[Math.Max(len, 2 * text.Length)];
+            if (!TryRead(file, text.AsSpan(0, len))) throw new ModelFileException(path, $"token {i} runs past the end of the file: truncated");
+            string piece;
+            try { piece = Strict.GetString(text, 0, len); }
             catch (DecoderFallbackException) { throw new ModelFileException(path, $"token {i} is not valid UTF-8: corrupt file"); }
-            pos += len;
-            (tokens[i], types[i]) = Classify(i, text);
+            (tokens[i], types[i]) = Classify(i, piece);
         }
 
         var vocab = new Vocabulary(path, tokens, scores, types);
@@ -69,11 +80,18 @@ static class Llama2cTokenizerLoader
         return (text.Replace(' ', '▁'), TokenType.Normal);
     }
 
-    static int ReadInt(byte[] data, ref int pos, string path, string what)
+    static FileStream OpenRead(string path)
     {
-        if (data.Length - pos < 4) throw new ModelFileException(path, $"too short to hold {what}: truncated");
-        int v = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(pos));
-        pos += 4;
-        return v;
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelFileException(path, $"cannot be read: {e.Message}", e);
+        }
+    }
+
+    static bool TryRead(FileStream file, Span<byte> into)
+    {
+        try { file.ReadExactly(into); return true; }
+        catch (EndOfStreamException) { return false; }
     }
 }

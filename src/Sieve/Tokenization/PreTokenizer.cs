@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace Sieve.Tokenization;
 
 /// <summary>
@@ -14,13 +12,14 @@ namespace Sieve.Tokenization;
 /// </remarks>
 public sealed class PreTokenizer
 {
-    readonly Regex[] _regexes;
+    readonly GuardedRegex[] _regexes;
     public IReadOnlyList<string> Patterns { get; }
 
-    public PreTokenizer(IReadOnlyList<string> patterns)
+    /// <param name="source">The file the patterns came from, named in errors (an unusable pattern, one that stalls).</param>
+    public PreTokenizer(IReadOnlyList<string> patterns, string source = "pre-tokenizer")
     {
         Patterns = patterns;
-        _regexes = patterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant)).ToArray();
+        _regexes = patterns.Select(p => new GuardedRegex(p, source)).ToArray();
     }
 
     /// <summary>The pieces of text[start..start+length] as (start, length) pairs, in order.</summary>
@@ -30,19 +29,7 @@ public sealed class PreTokenizer
         foreach (var regex in _regexes)
         {
             var next = new List<(int, int)>(pieces.Count * 2);
-            foreach (var (s, l) in pieces)
-            {
-                int at = s;
-                foreach (var m in regex.EnumerateMatches(text.AsSpan(s, l)))
-                {
-                    if (m.Length == 0) continue;
-                    int ms = s + m.Index;
-                    if (ms > at) next.Add((at, ms - at));
-                    next.Add((ms, m.Length));
-                    at = ms + m.Length;
-                }
-                if (at < s + l) next.Add((at, s + l - at));
-            }
+            foreach (var (s, l) in pieces) regex.Split(text, s, l, next);
             pieces = next;
         }
         return pieces;

@@ -44,6 +44,27 @@ public class BadTokenizerFileTests
         Assert.Contains("token 0 has length", Fails(path, () => TokenizerFactory.FromLlama2c(path, 512)).Problem);
     }
 
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(1 << 22)]
+    [InlineData(513)]
+    public void ATokenizerTooSmallForTheCheckpointsVocabularyIsRefusedBeforeAllocating(int vocabSize)
+    {
+        // tok512.bin holds 512 tokens; the size is checked against the file before arrays of vocabSize are made.
+        var e = Fails(Fixtures.Tok512, () => TokenizerFactory.FromLlama2c(Fixtures.Tok512, vocabSize));
+        Assert.Contains(vocabSize > 1 << 16 ? "room for at most" : "truncated", e.Problem);
+    }
+
+    [Fact]
+    public void AnImplausiblyLongLlama2cTokenIsRefused()
+    {
+        var bytes = File.ReadAllBytes(Fixtures.Tok512);
+        BitConverter.GetBytes(int.MaxValue).CopyTo(bytes, 0);          // max_token_length
+        BitConverter.GetBytes(1 << 20).CopyTo(bytes, 4 + 4);           // length of token 0
+        string path = Write("tok-long.bin", [.. bytes, .. new byte[1 << 20]]);
+        Assert.Contains("not plausible", Fails(path, () => TokenizerFactory.FromLlama2c(path, 512)).Problem);
+    }
+
     [Fact]
     public void MissingFilesAreReported()
     {
@@ -88,7 +109,7 @@ public class BadTokenizerFileTests
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "is not a byte-level BPE tokenizer")]
     [InlineData("{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"([a-\"}, \"behavior\": \"Isolated\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}, \"decoder\": {\"type\": \"ByteLevel\"}}", "regex '([a-' is not usable")]
     [InlineData("{\"normalizer\": {\"type\": \"Lowercase\"}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "normalizer 'Lowercase' is not supported")]
-    [InlineData("{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, \"added_tokens\": [{\"content\": \"x\"}], \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "needs a non-negative 'id'")]
+    [InlineData("{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, \"added_tokens\": [{\"content\": \"x\"}], \"model\": {\"type\": \"BPE\", \"vocab\": {" + Bytes + "}, \"merges\": []}}", "key 'added_tokens[0].id': expected an integer id, found nothing")]
     public void MalformedTokenizerJsonIsReported(string json, string problem)
     {
         string dir = HfFolder(json);

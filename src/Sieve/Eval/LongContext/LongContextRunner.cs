@@ -45,7 +45,8 @@ public static class LongContextRunner
             var generated = new List<int>();
             for (int t = 0; t < s.TokensToGenerate; t++)
             {
-                int next = TensorPrimitives.IndexOfMax(logits);
+                // Rows past the tokenizer (a padded vocabulary) have no text and are never chosen.
+                int next = TensorPrimitives.IndexOfMax(logits[..Math.Min(logits.Length, tokenizer.VocabSize)]);
                 if (next == tokenizer.EosId || tokenizer.EndOfGenerationIds.Contains(next)) break;
                 generated.Add(next);
                 if (t + 1 == s.TokensToGenerate) break;
