@@ -21,7 +21,7 @@ static class AnalyzeCommand
         var decisions = new Command("decisions", "Read the model's decision at every layer (option logit lens)") { model, task, format, render, limit, output, threads, tokenizer };
         decisions.SetAction(r => CliErrors.Guard(() =>
         {
-            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             var rendering = CommonOptions.ParseRender(r.GetValue(render)!, r.GetValue(task)!, r.GetValue(format)!, letteredByDefault: false);
             var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit), rendering);
             if (samples.Select(s => s.Choices.Count).Distinct().Count() != 1) throw new ArgumentException("decision probes need the same number of options in every sample");

@@ -38,7 +38,7 @@ static class BenchCommand
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
             if ((path == null) == (shapeName == null)) throw new ArgumentException("give exactly one of --model or --shape");
-            int t = r.GetValue(threads), p = r.GetValue(nPrompt), n = r.GetValue(nGen), rep = r.GetValue(reps);
+            int t = CommonOptions.ThreadCount(r, threads), p = r.GetValue(nPrompt), n = r.GetValue(nGen), rep = r.GetValue(reps);
             if (p == 0 && n == 0) throw new ArgumentException("-p 0 -n 0: nothing to measure (give -p or -n a token count above 0)");
             var depths = Depths(r.GetValue(depth)!);
             using var pool = new WorkerPool(t);

@@ -14,6 +14,18 @@ static class CommonOptions
         DefaultValueFactory = _ => WorkerPool.DefaultThreadCount,
     }.AtLeast(1, "must be a whole number, 1 or more");
 
+    /// <summary>
+    /// -t as the pool will run it: never more threads than CPUs the process may use (affinity, cgroup quota), with a
+    /// note when that cuts the request. Oversubscribed spinning threads turned 0.4 s into minutes (issue 8).
+    /// </summary>
+    public static int ThreadCount(ParseResult r, Option<int> threads)
+    {
+        int requested = r.GetValue(threads), available = WorkerPool.AvailableProcessors;
+        if (requested <= available) return requested;
+        Console.Error.WriteLine($"sieve: -t {requested} is more than the {available} CPUs this process may use; using {available}");
+        return available;
+    }
+
     /// <summary>llama.cpp's -c: positions the KV cache holds; 0 (the default) takes the model's context length.</summary>
     public static Option<int> ContextSize(string description = "Context length (default, or 0: the model's)") =>
         new Option<int>("--ctx-size", "-c") { Description = description }.AtLeast(0, "must be a whole number, 0 (the model's context) or more");

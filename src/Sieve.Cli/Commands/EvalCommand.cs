@@ -25,7 +25,7 @@ static class EvalCommand
         var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, render, limit, threads, tokenizer, json, shots, shotFile };
         mcq.SetAction(r => CliErrors.Guard(() =>
         {
-            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             int k = Math.Max(0, r.GetValue(shots));
             string? shotPath = r.GetValue(shotFile);
             var rendering = CommonOptions.ParseRender(r.GetValue(render)!, r.GetValue(task)!, r.GetValue(format)!, letteredByDefault: false);

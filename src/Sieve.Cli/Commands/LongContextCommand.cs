@@ -35,7 +35,7 @@ static class LongContextCommand
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
             if ((path == null) == (shapeName == null)) throw new ArgumentException("give exactly one of --model or --shape");
-            using var pool = new WorkerPool(r.GetValue(threads));
+            using var pool = new WorkerPool(CommonOptions.ThreadCount(r, threads));
             int target = r.GetValue(ctx);
             Transformer tf;
             TextTokenizer tok;

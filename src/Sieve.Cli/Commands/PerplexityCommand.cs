@@ -27,7 +27,7 @@ static class PerplexityCommand
         foreach (var o in kv.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
-            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             string path = r.GetValue(file)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
             var all = m.Tokenizer.Encode(File.ReadAllText(path));

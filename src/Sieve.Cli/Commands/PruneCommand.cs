@@ -28,7 +28,7 @@ static class PruneCommand
             { model, task, format, render, limit, steps, score, calib, calibTokens, calibWindows, seed, output, threads, tokenizer };
         run.SetAction(r => CliErrors.Guard(() =>
         {
-            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             string taskPath = r.GetValue(task)!;
             var rendering = CommonOptions.ParseRender(r.GetValue(render)!, taskPath, r.GetValue(format)!, letteredByDefault: true);
             var samples = McqTask.Load(taskPath, r.GetValue(format)!, r.GetValue(limit), rendering);

@@ -26,7 +26,7 @@ static class RunCommand
         foreach (var o in kv.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
-            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = r.GetValue(threads), TokenizerPath = r.GetValue(tokenizer) });
+            using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             StderrConsole.Load(m);
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);

@@ -17,6 +17,21 @@ public class CliTests
     }
 
     [Fact]
+    public void AThreadCountAboveTheCpusIsClampedWithANoteAndGivesTheSameText()
+    {
+        // Issue 8: `-t 999` printed nothing in 120 s (999 spinning threads on 2 CPUs). Now the pool takes the CPUs
+        // the process may use, says so, and the greedy text is the one-thread text.
+        Assert.True(Environment.ProcessorCount < 999, "premise: 999 threads is more than this machine's CPUs");
+        var one = CliRunner.Run(["run", "-m", Rel(Fixtures.Stories260KGguf), "-p", "Once upon a time", "-n", "100", "--temp", "0", "-t", "1"]);
+        var many = CliRunner.Run(["run", "-m", Rel(Fixtures.Stories260KGguf), "-p", "Once upon a time", "-n", "100", "--temp", "0", "-t", "999"]);
+        Assert.Equal(0, one.ExitCode);
+        Assert.Equal(0, many.ExitCode);
+        Assert.Equal(one.Stdout, many.Stdout);
+        Assert.Contains($"-t 999 is more than the {Environment.ProcessorCount} CPUs this process may use; using {Environment.ProcessorCount}", many.Stderr);
+        Assert.Contains($"{Environment.ProcessorCount} threads", many.Stderr);
+    }
+
+    [Fact]
     public void RunReproducesLlama2cSampledTextWithItsSampler()
     {
         var r = CliRunner.Run(["run", "-m", Rel(Fixtures.Stories260KBin), "-p", "There was a big", "-n", "40",
