@@ -22,6 +22,7 @@ public static class Program
           --seconds-per-format  time budget per format; 0 = none (default 0)
           --out                 where failing inputs are saved, one folder per crash class (default: a temp folder)
           --repo                repository root holding the seed fixtures (default: found above this program)
+          --dump N              write input N of --format (for --seed) to --out, to inspect or replay it by hand
           --replay              replay every regression case under DIR (default tests/fixtures/fuzz-regressions)
         Exit code: 0 when every input loaded or was refused cleanly, 1 when any crashed, hung or allocated over 1 GiB.
         """;
@@ -32,8 +33,8 @@ public static class Program
         for (int i = 0; i < args.Length; i++)
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal)) return Fail($"unexpected argument '{args[i]}'");
-            string? value = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : null;
-            a[args[i]] = value;
+            string key = args[i];
+            a[key] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : null;
         }
         if (a.ContainsKey("--help") || a.ContainsKey("-h")) { Console.WriteLine(string.Format(CultureInfo.InvariantCulture, Usage, Names)); return 0; }
         try
@@ -48,6 +49,16 @@ public static class Program
                 return replay ? ChildLoop.Replay(replayRoot, start, outDir)
                     : ChildLoop.Fuzz(FormatRegistry.Get(a["--format"]!), Int(a, "--seed", 1), start, Long(a, "--iterations", 10_000), Double(a, "--seconds-per-format"), outDir);
 
+            if (a.TryGetValue("--dump", out var dump))
+            {
+                // Rebuild input N of a format (a pure function of seed, format and N) to look at it or replay it by hand.
+                var f = FormatRegistry.Get(a.GetValueOrDefault("--format") ?? throw new ArgumentException("--dump needs --format NAME"));
+                var input = Iterations.Input(f, Int(a, "--seed", 1), long.Parse(dump!, CultureInfo.InvariantCulture));
+                input.WriteTo(outDir);
+                File.WriteAllText(Path.Combine(outDir, CrashStore.SeedFile), input.Seed + "\n");
+                Console.WriteLine($"input {dump} of {f.Name} (seed input {input.Seed}) written to {outDir}");
+                return 0;
+            }
             if (replay)
             {
                 var results = Supervisor.Replay(replayRoot, outDir, repo);

@@ -43,7 +43,9 @@ public sealed class GgufDocument
             d.Tensors.Add(t);
         }
         var align = d.Entry("general.alignment")?.Value;
-        d.PadTo = align?.Scalar is { Length: 4 } a ? (int)BinaryPrimitives.ReadUInt32LittleEndian(a) : 32;
+        // Only a sane alignment is followed when re-padding (an earlier mutation may have stored 2^31 - 1 there).
+        uint declared = align?.Scalar is { Length: 4 } a ? BinaryPrimitives.ReadUInt32LittleEndian(a) : 32;
+        d.PadTo = declared is > 0 and <= 1 << 16 && (declared & (declared - 1)) == 0 ? (int)declared : 32;
         int dataStart = (r.Position + d.PadTo - 1) / d.PadTo * d.PadTo;
         d.Data = file[Math.Min(dataStart, file.Length)..];
         return d;

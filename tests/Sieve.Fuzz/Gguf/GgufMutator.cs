@@ -36,7 +36,7 @@ public static class GgufMutator
     {
         GgufDocument d;
         try { d = GgufDocument.Parse(seed); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or IndexOutOfRangeException or OverflowException)
+        catch (Exception)
         {
             return ByteMutator.Mutate(seed, rng, focus: 4096);   // an earlier mutation broke the structure
         }

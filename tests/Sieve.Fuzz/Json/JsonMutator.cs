@@ -19,7 +19,10 @@ public sealed class JsonMutator(JsonWords words)
     {
         JNode root;
         try { root = JNode.Parse(json); }
-        catch (System.Text.Json.JsonException) { return ByteMutator.Mutate(json, rng); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)   // invalid UTF-8 surfaces late, on reading a string
+        {
+            return ByteMutator.Mutate(json, rng);
+        }
         int rounds = 1 + rng.Next(3);
         for (int r = 0; r < rounds; r++)
         {
