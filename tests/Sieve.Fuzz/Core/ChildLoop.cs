@@ -77,7 +77,7 @@ public static class ChildLoop
     {
         Send($"B\t{i}");
         var r = InputRunner.Run(format, input, work);
-        string? saved = r.Passed || outDir.Length == 0 ? null : CrashStore.Save(outDir, format.Name, i, input, r);
+        string? saved = r.Passed || outDir.Length == 0 ? null : CrashStore.Save(outDir, format, i, input, r);
         Send(string.Join('\t', "E", i, r.Outcome, r.Milliseconds.ToString("F2", CultureInfo.InvariantCulture),
             r.AllocatedMiB.ToString("F2", CultureInfo.InvariantCulture), saved ?? "-", OneLine(r.Signature ?? "-"), OneLine(r.Detail ?? "-")));
         return !(r.Detail?.Contains(nameof(OutOfMemoryException)) ?? false);

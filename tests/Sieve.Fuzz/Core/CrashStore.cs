@@ -13,16 +13,19 @@ public static class CrashStore
     public const string ReportFile = "CRASH.txt";
     public const string SeedFile = "SEED";
 
-    public static string? Save(string outDir, string format, long iteration, FuzzInput input, InputResult result)
+    /// <summary>Saves only the files that differ from the input's seed (the replay fills in the rest).</summary>
+    public static string? Save(string outDir, IFuzzFormat format, long iteration, FuzzInput input, InputResult result)
     {
-        string classDir = Path.Combine(outDir, format, Slug($"{result.Outcome}-{result.Signature}"));
+        string classDir = Path.Combine(outDir, format.Name, Slug($"{result.Outcome}-{result.Signature}"));
         Directory.CreateDirectory(classDir);
         if (Directory.GetDirectories(classDir).Length >= PerClass) return null;
         string dir = Path.Combine(classDir, iteration.ToString());
-        input.WriteTo(dir);
+        var seed = format.Seeds.FirstOrDefault(s => s.Seed == input.Seed);
+        var changed = input.Files.Where(f => seed == null || !seed.Files.TryGetValue(f.Key, out var b) || !b.AsSpan().SequenceEqual(f.Value));
+        new FuzzInput(input.Seed, changed.ToDictionary()).WriteTo(dir);
         File.WriteAllText(Path.Combine(dir, SeedFile), input.Seed + "\n");
         File.WriteAllText(Path.Combine(dir, ReportFile),
-            $"format: {format}\niteration: {iteration}\nseed input: {input.Seed}\noutcome: {result.Outcome}\nclass: {result.Signature}\n" +
+            $"format: {format.Name}\niteration: {iteration}\nseed input: {input.Seed}\noutcome: {result.Outcome}\nclass: {result.Signature}\n" +
             $"time: {result.Milliseconds:F1} ms, allocated: {result.AllocatedMiB:F1} MiB\n\n{result.Detail}\n");
         return dir;
     }

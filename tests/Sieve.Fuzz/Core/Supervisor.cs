@@ -36,7 +36,7 @@ public static class Supervisor
                 {
                     var input = Iterations.Input(format, o.Seed, p);
                     var result = Lost(r);
-                    counts.Add(result, CrashStore.Save(o.OutDir, name, p, input, result));
+                    counts.Add(result, CrashStore.Save(o.OutDir, format, p, input, result));
                     log.WriteLine($"{name}: input {p} {(r.KilledForHang ? "hung" : "killed the process")}; restarting");
                     next = p + 1;
                     continue;
