@@ -61,4 +61,18 @@ public class FuzzRunTests(ITestOutputHelper output)
                 foreach (var (name, bytes) in a.Files) Assert.True(bytes.AsSpan().SequenceEqual(b.Files[name]), $"{f.Name} input {i}: {name} differs between two builds");
             }
     }
+
+    /// <summary>A mutator that throws would stop a long run; each must handle whatever an earlier mutation left.</summary>
+    [Fact]
+    public void MutatorsHandleTheirOwnOutput()
+    {
+        foreach (var f in FormatRegistry.All)
+            for (long i = 0; i < 400; i++)
+            {
+                var input = Iterations.Input(f, RunSeed + 1, i);
+                var rng = new Random((int)i);
+                for (int k = 0; k < 3; k++) input = f.Mutate(input, rng);
+                Assert.NotEmpty(input.Files);
+            }
+    }
 }

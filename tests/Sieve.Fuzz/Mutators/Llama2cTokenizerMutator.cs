@@ -26,13 +26,13 @@ public static class Llama2cTokenizerMutator
         {
             float score = BitConverter.ToSingle(file, p);
             int len = BitConverter.ToInt32(file, p + 4);
-            if (len < 0 || p + 8 + len > file.Length) break;
+            if (len < 0 || (long)p + 8 + len > file.Length) break;
             tokens.Add(new Token { Score = score, Bytes = file[(p + 8)..(p + 8 + len)] });
             p += 8 + len;
         }
         if (tokens.Count == 0) return ByteMutator.Mutate(file, rng);
         int rounds = 1 + rng.Next(3);
-        for (int r = 0; r < rounds; r++)
+        for (int r = 0; r < rounds && tokens.Count > 0; r++)
         {
             var t = tokens[rng.Next(tokens.Count)];
             switch (rng.Next(8))
