@@ -23,6 +23,7 @@ public static class Program
           --out                 where failing inputs are saved, one folder per crash class (default: a temp folder)
           --repo                repository root holding the seed fixtures (default: found above this program)
           --dump N              write input N of --format (for --seed) to --out, to inspect or replay it by hand
+          --minimize DIR        shrink a saved failure folder (or a folder of them) of --format in place, keeping its class
           --replay              replay every regression case under DIR (default tests/fixtures/fuzz-regressions)
         Exit code: 0 when every input loaded or was refused cleanly, 1 when any crashed, hung or allocated over 1 GiB.
         """;
@@ -57,6 +58,14 @@ public static class Program
                 input.WriteTo(outDir);
                 File.WriteAllText(Path.Combine(outDir, CrashStore.SeedFile), input.Seed + "\n");
                 Console.WriteLine($"input {dump} of {f.Name} (seed input {input.Seed}) written to {outDir}");
+                return 0;
+            }
+            if (a.TryGetValue("--minimize", out var minimize))
+            {
+                // Shrink saved failure folders (a case folder, or a folder of them) in place, keeping their class.
+                var dirs = File.Exists(Path.Combine(minimize!, CrashStore.SeedFile)) ? [minimize!] : Directory.GetDirectories(minimize!);
+                var f = FormatRegistry.Get(a.GetValueOrDefault("--format") ?? throw new ArgumentException("--minimize needs --format NAME"));
+                foreach (var d in dirs) Console.WriteLine(Minimizer.Minimize(new RegressionCase(f.Name, Path.GetFileName(d), d), f, Console.Out));
                 return 0;
             }
             if (replay)
