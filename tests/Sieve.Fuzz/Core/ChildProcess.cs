@@ -72,6 +72,12 @@ public sealed class ChildProcess
             }
         }
         p.WaitForExit();
+        if (killed || p.ExitCode != 0)   // a child that did not finish cannot clean its own work folder
+        {
+            try { Directory.Delete(Path.Combine(Path.GetTempPath(), "sieve-fuzz-work", p.Id.ToString(CultureInfo.InvariantCulture)), true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
         lock (gate) lock (stderr)
             return new Result(p.ExitCode, ready, done, pending, killed, stderr.ToString());
     }
