@@ -12,7 +12,7 @@ base=$1 cand=$2
 model=${3:-models/stories260K/stories260K.gguf}
 tokens=${4:-100}
 reps=${5:-3}
-limit=120
+limit=${LIMIT:-120}
 
 tps() {   # dll threads -> tokens/s or "timeout"
   local dll=$1 t=$2 args=()

@@ -18,22 +18,25 @@ public interface IRangeWork
 /// only then sleep on a semaphore, so idle time between tokens costs no CPU.</para>
 /// <para>Shared machines: a worker the OS has not scheduled must never hold the caller up. The caller claims chunks
 /// like any worker and waits only for chunks already claimed, so a region whose workers are all descheduled simply
-/// runs on the caller, as with one thread. Workers spin for ~20 µs, not milliseconds: a spinning worker that the
-/// scheduler preempts in favour of another process is the one that then sits on a claimed chunk. Workers that sleep
-/// get the scheduler's wake-up preference instead. If stragglers still cost more than a quarter of the parallel time
-/// (measured per region, smoothed), the pool enlists one worker fewer, and tries one more again every ~0.25 s, so a
+/// runs on the caller, as with one thread. Workers spin for 100 µs, not milliseconds: a spinning worker that the
+/// scheduler preempts in favour of another process is the one that then sits on a claimed chunk, while workers that
+/// sleep get the scheduler's wake-up preference. (20 µs cost llama-1b decode ~5 % on a quiet machine: gaps between
+/// regions of one token are often longer, and a futex wake in this VM takes tens of µs.) If stragglers still cost more than 30 % of the time in regions (over
+/// ~20 ms), the pool enlists one worker fewer, and tries one more again after ~0.25 s (backing off to 4 s), so a
 /// busy machine degrades to the speed of the CPUs it actually gets rather than collapsing. Measured on 2 cores with
 /// one kept busy by another process: see the issue 8 note in the README.</para>
 /// </remarks>
 public sealed class WorkerPool : IDisposable
 {
-    /// <summary>How long an idle worker spins before it sleeps: long enough to bridge the gap between two regions of
-    /// one forward pass (1–10 µs), short enough that a worker does not burn a time slice another process needs.</summary>
-    static readonly long SpinTicks = Stopwatch.Frequency / 50_000;          // 20 µs
+    /// <summary>How long an idle worker spins before it sleeps: long enough to bridge most gaps between two regions
+    /// of one forward pass, short enough that a worker does not burn a time slice another process needs.</summary>
+    static readonly long SpinTicks = Stopwatch.Frequency / 10_000;          // 100 µs
     /// <summary>The caller spins this long for stragglers, then sleeps until the last one signals.</summary>
     static readonly long CallerSpinTicks = Stopwatch.Frequency / 20_000;    // 50 µs
-    /// <summary>How often a pool that shed workers tries one more.</summary>
+    /// <summary>How often a pool that shed workers tries one more (doubling while the tries fail).</summary>
     static readonly long RegrowTicks = Stopwatch.Frequency / 4;              // 250 ms
+    /// <summary>Time in regions over which the straggler share is judged.</summary>
+    static readonly long WindowTicks = Stopwatch.Frequency / 50;             // 20 ms
 
     /// <summary>One parallel region: a range, the next unclaimed item, and who is still working on claimed items.</summary>
     sealed class Region(IRangeWork work, int count, int grain, int helpers)
@@ -60,8 +63,8 @@ public sealed class WorkerPool : IDisposable
 
     // Straggler accounting (caller thread only).
     int _enlisted;
-    double _stragglerShare;
-    long _lastResize;
+    long _windowTotal, _windowWaited, _lastResize, _regrowAfter = RegrowTicks;
+    bool _probing;
 
     public int ThreadCount { get; }
 
@@ -119,7 +122,7 @@ public sealed class WorkerPool : IDisposable
             if (Interlocked.Decrement(ref region.Active) != 0) WaitForStragglers(region, mine);
             long end = Stopwatch.GetTimestamp();
             Volatile.Write(ref _region, null);
-            if (helpers > 0) Adapt(mine - start, end - mine, end);
+            Adapt(end - start, end - mine, end);
             if (region.Error != null) throw new AggregateException("a worker thread failed", region.Error);
         }
         finally
@@ -163,24 +166,38 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
-    /// Sheds a worker when waiting for stragglers takes over a quarter of the region's time (smoothed over ~16
-    /// regions), and tries one more every <see cref="RegrowTicks"/>. On a quiet machine stragglers cost 1–5 %.
+    /// Sheds a worker when waiting for stragglers took over 30 % of the time spent in regions over the last ~20 ms
+    /// (time-weighted, so a tiny region with a late worker counts for what it costs; on a quiet machine the share is
+    /// a few percent), and tries one more after <see cref="RegrowTicks"/>. A try that is shed again at once doubles
+    /// the wait before the next (up to 4 s), so a machine that stays busy pays for few tries.
     /// </summary>
-    void Adapt(long own, long waited, long now)
+    void Adapt(long total, long waited, long now)
     {
-        double share = (double)waited / Math.Max(1, own + waited);
-        _stragglerShare += (share - _stragglerShare) / 16;
-        if (_stragglerShare > 0.25 && _enlisted > 0)
+        _windowTotal += total;
+        _windowWaited += waited;
+        if (_windowTotal >= WindowTicks)
         {
-            _enlisted--;
-            _stragglerShare = 0;
-            _lastResize = now;
+            bool bad = _windowWaited > 0.3 * _windowTotal;
+            if (bad && _enlisted > 0)
+            {
+                _enlisted--;
+                if (_probing) _regrowAfter = Math.Min(2 * _regrowAfter, 16 * RegrowTicks);
+                _probing = false;
+                _lastResize = now;
+            }
+            else if (!bad && _probing)
+            {
+                _probing = false;
+                _regrowAfter = RegrowTicks;
+            }
+            _windowTotal = _windowWaited = 0;
         }
-        else if (_enlisted < _threads.Length && now - _lastResize > RegrowTicks)
+        if (_enlisted < _threads.Length && now - _lastResize > _regrowAfter)
         {
             _enlisted++;
-            _stragglerShare = 0;
+            _probing = true;
             _lastResize = now;
+            _windowTotal = _windowWaited = 0;
         }
     }
 
