@@ -10,7 +10,7 @@ static class CommonOptions
 
     public static Option<int> Threads() => new Option<int>("--threads", "-t")
     {
-        Description = "Threads (default: physical cores)",
+        Description = "Threads (default: physical cores; never more than the CPUs this process may use)",
         DefaultValueFactory = _ => WorkerPool.DefaultThreadCount,
     }.AtLeast(1, "must be a whole number, 1 or more");
 

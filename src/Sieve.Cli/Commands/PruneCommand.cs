@@ -18,8 +18,8 @@ static class PruneCommand
         var steps = new Option<int>("--steps", "-k") { Description = "Layers to remove (default: half of them)" };
         var score = new Option<string>("--score") { Description = "Iterative Pruning criterion: accuracy, margin or nll (SLEB)", DefaultValueFactory = _ => "accuracy" };
         var calib = new Option<string?>("--calibration") { Description = "Text file for the NLL criterion and the NLL column (default with --score nll: the task's gold answers)" };
-        var calibTokens = new Option<int>("--calib-tokens") { Description = "Tokens per calibration window", DefaultValueFactory = _ => 2048 };
-        var calibWindows = new Option<int>("--calib-windows") { Description = "Calibration windows (random starts, seeded)", DefaultValueFactory = _ => 128 };
+        var calibTokens = new Option<int>("--calib-tokens") { Description = "Tokens per calibration window", DefaultValueFactory = _ => 2048 }.AtLeast(2, "a window needs at least 2 tokens (one predicted from the other)");
+        var calibWindows = new Option<int>("--calib-windows") { Description = "Calibration windows (random starts, seeded)", DefaultValueFactory = _ => 128 }.AtLeast(1, "must be 1 or more");
         var seed = new Option<int>("--seed") { Description = "Seed for the calibration windows", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "out/pruning" };
         var threads = CommonOptions.Threads();
@@ -37,6 +37,8 @@ static class PruneCommand
             int L = m.Config.LayerCount;
             if (L < 3) throw new ArgumentException($"the model has {L} layers; pruning keeps the first and last, so there is nothing to remove");
             int k = r.GetValue(steps) > 0 ? Math.Min(r.GetValue(steps), L - 2) : Math.Max(1, L / 2);
+            if (r.GetValue(steps) > L - 2)
+                Console.Error.WriteLine($"sieve: --steps {r.GetValue(steps)} is more than the {L - 2} layers that can be removed (the first and last stay); removing {L - 2}");
             int windowTokens = Math.Min(r.GetValue(calibTokens), m.Config.ContextLength);
             var calibration = r.GetValue(calib) is string text ? CalibrationSet.FromText(m.Tokenizer, text, windowTokens, r.GetValue(calibWindows), r.GetValue(seed))
                 : criterion == PruningCriterion.Nll ? CalibrationSet.FromTask(m.Tokenizer, samples, windowTokens) : null;

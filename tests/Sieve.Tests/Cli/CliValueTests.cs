@@ -66,6 +66,8 @@ public class CliValueTests
         // options of commands whose files declare no range still get the default one (counts are never negative)
         [new[] { "eval", "mcq", "-m", Model, "--task", "x.jsonl", "--limit", "-1" }, "--limit", "-1"],
         [new[] { "prune", "run", "-m", Model, "--task", "x.jsonl", "--steps", "-1" }, "--steps", "-1"],
+        [new[] { "prune", "run", "-m", Model, "--task", "x.jsonl", "--calib-windows", "0" }, "--calib-windows", "0"],
+        [new[] { "prune", "run", "-m", Model, "--task", "x.jsonl", "--calib-tokens", "1" }, "--calib-tokens", "1"],
     ];
 
     [Theory, MemberData(nameof(BadValues))]
