@@ -138,14 +138,14 @@ public sealed class WorkerPool : IDisposable
             while (true)
             {
                 int start = Interlocked.Add(ref r.Next, r.Grain) - r.Grain;
-                if (start >= r.Count) break;
+                if ((uint)start >= (uint)r.Count) break;   // unsigned: late claims that wrapped past int.MaxValue end too
                 r.Work.Execute(start, Math.Min(start + r.Grain, r.Count));
             }
         }
         catch (Exception e)
         {
             Interlocked.CompareExchange(ref r.Error, e, null);
-            Volatile.Write(ref r.Next, int.MaxValue / 2);
+            Volatile.Write(ref r.Next, int.MaxValue);
         }
     }
 
@@ -223,6 +223,9 @@ public sealed class WorkerPool : IDisposable
             }
             if (_disposed) return;
             seen = r;
+            // Arrived after every chunk was claimed: stay out of Active, or a preemption right here would keep the
+            // caller waiting for a worker with nothing to do.
+            if (Volatile.Read(ref r.Next) >= r.Count) continue;
             Interlocked.Increment(ref r.Active);
             Claim(r);
             if (Interlocked.Decrement(ref r.Active) == 0 && Interlocked.Exchange(ref r.CallerAsleep, 0) == 1)

@@ -38,11 +38,12 @@ sealed class GuardedRegex
 
     /// <param name="source">The tokenizer file, named in errors.</param>
     /// <param name="matchTimeout">Per match; <see cref="DefaultMatchTimeout"/> when null (tests pass a shorter one).</param>
-    public GuardedRegex(string pattern, string source, TimeSpan? matchTimeout = null)
+    /// <param name="trusted">One of Sieve's own patterns (llama.cpp's): no time limit at all.</param>
+    public GuardedRegex(string pattern, string source, TimeSpan? matchTimeout = null, bool trusted = false)
     {
         Pattern = pattern;
         _source = source;
-        _timeout = matchTimeout ?? DefaultMatchTimeout;
+        _timeout = trusted ? Regex.InfiniteMatchTimeout : matchTimeout ?? DefaultMatchTimeout;
         try { _backtracking = new Regex(pattern, Options | RegexOptions.Compiled, _timeout); }
         catch (ArgumentException e) { throw new ModelFileException(source, $"pre-tokenizer regex '{Shown}' is not usable: {e.Message}", e); }
     }
@@ -74,7 +75,8 @@ sealed class GuardedRegex
     /// space run, over a long text), so a whole piece also has a budget: one timeout plus 1 µs per character.
     /// Real patterns split 10-50 MB of text a second, 10-50 times faster than that.
     /// </summary>
-    long Budget(int length) => (long)((_timeout.TotalSeconds + length * 1e-6) * Stopwatch.Frequency);
+    long Budget(int length) => _timeout == Regex.InfiniteMatchTimeout ? long.MaxValue / 2
+        : (long)((_timeout.TotalSeconds + length * 1e-6) * Stopwatch.Frequency);
 
     void SplitWith(Regex regex, string text, int start, int length, List<(int, int)> into)
     {

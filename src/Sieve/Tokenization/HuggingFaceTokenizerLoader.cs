@@ -88,7 +88,8 @@ static partial class HuggingFaceTokenizerLoader
 
     static OptionalJson ReadOptionalJson(string path)
     {
-        if (!File.Exists(path)) return new OptionalJson(null, new JsonField(path, "", default));
+        // A broken link is not an absent file: ReadAllBytes names it ("symbolic link to … does not exist").
+        if (!Sieve.Formats.ModelPath.FileOrLinkExists(path)) return new OptionalJson(null, new JsonField(path, "", default));
         var doc = JsonField.Parse(path);
         var root = JsonField.Root(path, doc);
         if (root.Kind != JsonValueKind.Object)

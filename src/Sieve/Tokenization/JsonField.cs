@@ -35,17 +35,8 @@ readonly struct JsonField(string file, string key, JsonElement value)
     /// <summary>Reads and parses a JSON file: size bounded, UTF-8 checked up front (with the byte offset of the first bad byte).</summary>
     public static JsonDocument Parse(string path)
     {
-        byte[] bytes;
-        try
-        {
-            long length = new FileInfo(path).Length;
-            if (length > MaxFileBytes) throw new ModelFileException(path, $"is {length} bytes; a tokenizer or config file over {MaxFileBytes >> 20} MiB is not plausible");
-            bytes = System.IO.File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException and not ModelFileException or UnauthorizedAccessException)
-        {
-            throw new ModelFileException(path, $"cannot be read: {e.Message}", e);
-        }
+        // Length from the opened file: through a symbolic link (the Hugging Face cache), FileInfo.Length is the link's.
+        byte[] bytes = Sieve.Formats.ModelPath.ReadAllBytes(path, MaxFileBytes, $"a tokenizer or config file (at most {MaxFileBytes >> 20} MiB)");
         var utf8 = bytes.AsSpan();
         if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) utf8 = utf8[3..];
         if (!Utf8.IsValid(utf8))

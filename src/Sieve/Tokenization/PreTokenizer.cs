@@ -19,8 +19,15 @@ public sealed class PreTokenizer
     public PreTokenizer(IReadOnlyList<string> patterns, string source = "pre-tokenizer")
     {
         Patterns = patterns;
-        _regexes = patterns.Select(p => new GuardedRegex(p, source)).ToArray();
+        _regexes = patterns.Select(p => new GuardedRegex(p, source, trusted: BuiltIn.Contains(p))).ToArray();
     }
+
+    /// <summary>
+    /// The patterns of <see cref="PatternsFor"/>: known to run in linear time, so they run with no time limit, and a
+    /// stalled machine (a suspended process, a swapping heap) can never turn a good tokenizer into an error.
+    /// </summary>
+    static readonly HashSet<string> BuiltIn = new[] { "gpt-2", "llama3", "qwen2", "starcoder", "falcon", "default" }
+        .SelectMany(n => PatternsFor(n)!).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The pieces of text[start..start+length] as (start, length) pairs, in order.</summary>
     public List<(int Start, int Length)> Split(string text, int start, int length)

@@ -59,7 +59,6 @@ public class WorkerPoolTests
         // Issue 8: `-t 999` printed nothing in 120 s. The pool never starts more threads than there are CPUs.
         using var pool = new WorkerPool(999);
         Assert.Equal(Environment.ProcessorCount, pool.ThreadCount);
-        Assert.Equal(Environment.ProcessorCount, WorkerPool.AvailableProcessors);
         Assert.InRange(WorkerPool.DefaultThreadCount, 1, WorkerPool.AvailableProcessors);
         var hits = new int[10_000];
         pool.Run(new Fill(hits), hits.Length, 7);
@@ -106,5 +105,43 @@ public class WorkerPoolTests
             pool.Run(new SlowOnWorkers(hits, Environment.CurrentManagedThreadId), hits.Length, 1);
             Assert.All(hits, h => Assert.Equal(1, h));
         }
+    }
+
+    sealed class Straggling(int callerThread) : IRangeWork
+    {
+        public int WorkerChunks;
+        public void Execute(int start, int end)
+        {
+            if (Environment.CurrentManagedThreadId != callerThread) { Interlocked.Increment(ref WorkerChunks); Thread.Sleep(50); return; }
+            var t = System.Diagnostics.Stopwatch.StartNew();
+            while (t.Elapsed.TotalMilliseconds < 0.2) Thread.SpinWait(10);
+        }
+    }
+
+    [Fact]
+    public void AWorkerThatKeepsTheCallerWaitingIsShedAndTriedAgainLater()
+    {
+        using var pool = new WorkerPool(2, oversubscribe: true);
+        var straggling = new Straggling(Environment.CurrentManagedThreadId);
+        // The caller's chunks take 0.2 ms each (13 ms for 64, time enough for the worker to join), a chunk the worker
+        // claims takes 50 ms: waiting is most of each region's time, as when a preempted worker sits on its chunk.
+        // One 20 ms window is enough to judge.
+        for (int round = 0; round < 20 && pool.EnlistedThreads == 2; round++)
+            pool.Run(straggling, 64, 1);
+        Assert.True(straggling.WorkerChunks > 0, "premise: the worker claimed chunks");
+        Assert.Equal(1, pool.EnlistedThreads);
+
+        // Regions now run on the caller alone; after ~250 ms the pool enlists its worker again (it once never did).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool regrew = false;
+        while (!regrew && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            var fill = new int[1000];
+            pool.Run(new Fill(fill), fill.Length, 10);
+            Assert.All(fill, h => Assert.Equal(1, h));
+            regrew = pool.EnlistedThreads == 2;
+            if (!regrew) Thread.Sleep(1);
+        }
+        Assert.True(regrew, "the shed worker was never tried again");
     }
 }

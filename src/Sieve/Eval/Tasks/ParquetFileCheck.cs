@@ -238,8 +238,9 @@ public static class ParquetFileCheck
         {
             var b = new byte[to - from];
             RandomAccess.Read(file, b, from);
-            ulong bound = ZstdFrames.DecompressedBound(b, (ulong)uncompressed);
-            if (bound > (ulong)uncompressed) throw new InvalidDataException($"{at}: the Zstandard frames may hold {bound} bytes in a page of {uncompressed}");
+            ulong allowed = ZstdFrames.AllowedBound((ulong)uncompressed);
+            ulong bound = ZstdFrames.DecompressedBound(b, allowed);
+            if (bound > allowed) throw new InvalidDataException($"{at}: the Zstandard frames may hold {bound} bytes in a page of {uncompressed}");
         }
     }
 }

@@ -12,6 +12,14 @@ public static class ZstdFrames
     const uint FrameMagic = 0xFD2FB528, SkippableMask = 0xFFFFFFF0, SkippableMagic = 0x184D2A50;
     const ulong MaxBlock = 128 << 10;
 
+    /// <summary>
+    /// The bound a page of <paramref name="pageBytes"/> may show: streaming encoders (arrow-rs, the Rust parquet crate)
+    /// record no content size, so their frames are bounded at 128 KiB a block — the page rounded up to whole blocks,
+    /// plus one block of slack. A declared size past that is refused; the allocation stays within a block of the
+    /// page's own (already limited) size.
+    /// </summary>
+    public static ulong AllowedBound(ulong pageBytes) => (pageBytes + MaxBlock - 1) / MaxBlock * MaxBlock + MaxBlock;
+
     static void Need(ReadOnlySpan<byte> s, int p, int n)
     {
         if (n > s.Length - p) throw new InvalidDataException("a Zstandard frame runs past the page's end");
