@@ -21,8 +21,8 @@ public interface IRangeWork
 /// runs on the caller, as with one thread. Workers spin for 100 µs, not milliseconds: a spinning worker that the
 /// scheduler preempts in favour of another process is the one that then sits on a claimed chunk, while workers that
 /// sleep get the scheduler's wake-up preference. (20 µs cost llama-1b decode ~5 % on a quiet machine: gaps between
-/// regions of one token are often longer, and a futex wake in this VM takes tens of µs.) If stragglers still cost more than 30 % of the time in regions (over
-/// ~20 ms), the pool enlists one worker fewer, and tries one more again after ~0.25 s (backing off to 4 s), so a
+/// regions of one token are often longer, and a futex wake in this VM takes tens of µs.) If stragglers still cost more than half the time in regions (two
+/// ~20 ms windows running), the pool enlists one worker fewer, and tries one more again after ~0.25 s (backing off to 4 s), so a
 /// busy machine degrades to the speed of the CPUs it actually gets rather than collapsing. Measured on 2 cores with
 /// one kept busy by another process: see the issue 8 note in the README.</para>
 /// </remarks>
@@ -64,6 +64,7 @@ public sealed class WorkerPool : IDisposable
     // Straggler accounting (caller thread only).
     int _enlisted;
     long _windowTotal, _windowWaited, _lastResize, _regrowAfter = RegrowTicks;
+    int _badWindows;
     bool _probing;
 
     public int ThreadCount { get; }
@@ -166,9 +167,11 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
-    /// Sheds a worker when waiting for stragglers took over 30 % of the time spent in regions over the last ~20 ms
-    /// (time-weighted, so a tiny region with a late worker counts for what it costs; on a quiet machine the share is
-    /// a few percent), and tries one more after <see cref="RegrowTicks"/>. A try that is shed again at once doubles
+    /// Sheds a worker when waiting for stragglers took over half the time spent in regions in two windows of ~20 ms
+    /// running (time-weighted, so a tiny region with a late worker counts for what it costs). On a quiet machine a
+    /// worker waking late costs up to a quarter of a decode region (one of four chunks), and a 30 % threshold over one
+    /// window shed workers a few times a run on llama-1b; a preempted worker costs milliseconds on regions of tenths of
+    /// one, well over half. Tries one more after <see cref="RegrowTicks"/>. A try that is shed again at once doubles
     /// the wait before the next (up to 4 s), so a machine that stays busy pays for few tries.
     /// </summary>
     void Adapt(long total, long waited, long now)
@@ -177,12 +180,14 @@ public sealed class WorkerPool : IDisposable
         _windowWaited += waited;
         if (_windowTotal >= WindowTicks)
         {
-            bool bad = _windowWaited > 0.3 * _windowTotal;
-            if (bad && _enlisted > 0)
+            bool bad = _windowWaited > 0.5 * _windowTotal;
+            _badWindows = bad ? _badWindows + 1 : 0;
+            if (_badWindows >= 2 && _enlisted > 0)
             {
                 _enlisted--;
                 if (_probing) _regrowAfter = Math.Min(2 * _regrowAfter, 16 * RegrowTicks);
                 _probing = false;
+                _badWindows = 0;
                 _lastResize = now;
             }
             else if (!bad && _probing)
