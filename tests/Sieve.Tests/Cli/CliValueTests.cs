@@ -98,7 +98,9 @@ public class CliValueTests
         // A random-weight shape grows its context to the depth, up to a named bound, never an overflow.
         var s = CliRunner.Run(Bench("-r", "1", "-p", "8", "-n", "8", "-d", "2147483647"));
         Assert.Equal(1, s.ExitCode);
-        line = Assert.Single(s.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("bench: ")));
+        var errors = s.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("bench: ")).ToList();
+        Assert.True(errors.Count == 1, s.Stderr);
+        line = errors[0];
         Assert.StartsWith("error: ", line);
         Assert.Contains("2147483647", line);
         Assert.DoesNotContain("   at ", s.Stderr);
