@@ -107,14 +107,17 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>A region in which the worker holds a chunk for 300 ms: the caller's first chunk waits (up to 5 s) until
+    /// the worker has joined, so the worker takes part however loaded the machine is, and the rest are instant.</summary>
     sealed class Straggling(int callerThread) : IRangeWork
     {
-        public int WorkerChunks;
+        volatile bool _workerIn;
+        public bool WorkerJoined => _workerIn;
         public void Execute(int start, int end)
         {
-            if (Environment.CurrentManagedThreadId != callerThread) { Interlocked.Increment(ref WorkerChunks); Thread.Sleep(50); return; }
+            if (Environment.CurrentManagedThreadId != callerThread) { _workerIn = true; Thread.Sleep(300); return; }
             var t = System.Diagnostics.Stopwatch.StartNew();
-            while (t.Elapsed.TotalMilliseconds < 0.2) Thread.SpinWait(10);
+            while (start == 0 && !_workerIn && t.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(1);
         }
     }
 
@@ -122,13 +125,16 @@ public class WorkerPoolTests
     public void AWorkerThatKeepsTheCallerWaitingIsShedAndTriedAgainLater()
     {
         using var pool = new WorkerPool(2, oversubscribe: true);
-        var straggling = new Straggling(Environment.CurrentManagedThreadId);
-        // The caller's chunks take 0.2 ms each (13 ms for 64, time enough for the worker to join), a chunk the worker
-        // claims takes 50 ms: waiting is most of each region's time, as when a preempted worker sits on its chunk.
-        // One 20 ms window is enough to judge.
-        for (int round = 0; round < 20 && pool.EnlistedThreads == 2; round++)
+        // Waiting for the straggler is most of each region's time, as when a preempted worker sits on its chunk; two
+        // such regions fill the two windows the pool judges by.
+        bool joined = true;
+        for (int round = 0; round < 10 && pool.EnlistedThreads == 2; round++)
+        {
+            var straggling = new Straggling(Environment.CurrentManagedThreadId);
             pool.Run(straggling, 64, 1);
-        Assert.True(straggling.WorkerChunks > 0, "premise: the worker claimed chunks");
+            joined &= straggling.WorkerJoined;
+        }
+        Assert.True(joined, "premise: the worker took part in every region");
         Assert.Equal(1, pool.EnlistedThreads);
 
         // Regions now run on the caller alone; after ~250 ms the pool enlists its worker again (it once never did).
