@@ -25,9 +25,9 @@ static class AnalyzeCommand
             var rendering = CommonOptions.ParseRender(r.GetValue(render)!, r.GetValue(task)!, r.GetValue(format)!, letteredByDefault: false);
             var samples = McqTask.Load(r.GetValue(task)!, r.GetValue(format)!, r.GetValue(limit), rendering);
             if (samples.Select(s => s.Choices.Count).Distinct().Count() != 1) throw new ArgumentException("decision probes need the same number of options in every sample");
-            var probe = new DecisionProbe(m.Transformer, m.Tokenizer);
+            var probe = new DecisionProbe(m.CreateRunner(), m.Tokenizer);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var read = samples.Select(probe.Probe).ToList();
+            var read = samples.Select(s => probe.Probe(s)).ToList();
             double perSample = clock.Elapsed.TotalSeconds / samples.Count;
             if (Sieve.Eval.McqScorer.TruncationNote(probe.TruncatedSamples, samples.Count, m.Config.ContextLength) is string note) Console.Error.WriteLine(note);
             var labels = samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();

@@ -42,7 +42,7 @@ static class BenchCommand
             if (p == 0 && n == 0) throw new ArgumentException("-p 0 -n 0: nothing to measure (give -p or -n a token count above 0)");
             var depths = Depths(r.GetValue(depth)!);
             using var pool = new WorkerPool(t);
-            Transformer tf;
+            ForwardRunner tf;
             string name, typeName;
             IDisposable? owner = null;
             long fileBytes = 0;
@@ -61,14 +61,14 @@ static class BenchCommand
                     Console.Error.WriteLine($"wrote {savePath} ({new FileInfo(savePath).Length:N0} bytes)");
                     return 0;
                 }
-                tf = new Transformer(config, weights, pool, maxBatch: Math.Max(1, Math.Min(512, p)));
+                tf = new ForwardRunner(new Transformer(config, weights), pool, maxTokens: Math.Max(1, Math.Min(512, p)));
                 name = preset.Name; typeName = TypeTraits.Of(wtype).Name;
             }
             else
             {
                 var loaded = SieveModel.Load(path!, new SieveModelOptions { Threads = t, TokenizerPath = r.GetValue(tokenizer) }, pool);
                 owner = loaded;
-                tf = loaded.Transformer;
+                tf = loaded.CreateRunner();
                 name = Path.GetFileName(path!.TrimEnd('/'));
                 typeName = loaded.WeightTypeSummary;
                 fileBytes = loaded.Checkpoint.FileBytes;
@@ -102,7 +102,7 @@ static class BenchCommand
     }
 
     /// <summary>Memory and bandwidth figures on stderr, so stdout stays a clean table or JSON.</summary>
-    static void Report(Transformer tf, List<SpeedResult> results, long fileBytes, long? peak, int positions, long largestKv, double? bandwidthGBps)
+    static void Report(ForwardRunner tf, List<SpeedResult> results, long fileBytes, long? peak, int positions, long largestKv, double? bandwidthGBps)
     {
         var w = tf.Weights;
         long perToken = w.Layers.Sum(l => l.Wq.ByteLength + l.Wk.ByteLength + l.Wv.ByteLength + l.Wo.ByteLength

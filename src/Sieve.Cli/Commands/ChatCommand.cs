@@ -31,7 +31,7 @@ static class ChatCommand
             var format = ChatFormat.For(m.Tokenizer, r.GetValue(template));
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
-            if (spec.Method != "dense") generator.CacheFactory = capacity => m.Transformer.CreateCache(spec, capacity);
+            if (spec.Method != "dense") generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
             int context = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength);
             int maxTokens = r.GetValue(n) < 0 ? int.MaxValue : r.GetValue(n);
             var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = sampling.Read(r), ContextLength = context };

@@ -34,7 +34,7 @@ static class EvalCommand
             if (k > 0 && shotPath == null) samples = samples.Skip(k).ToList();
             if (k > 0 && (examples.Count < k || samples.Count == 0)) throw new ArgumentException($"not enough samples for {k}-shot");
             samples = samples.Select(s => McqTask.WithShots(s, examples)).ToList();
-            var scorer = new McqScorer(m.Transformer, m.Tokenizer);
+            var scorer = new McqScorer(m.CreateRunner(), m.Tokenizer);
             McqEvaluation result = null!;
             StderrConsole.Instance.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())

@@ -37,7 +37,7 @@ static class LongContextCommand
             if ((path == null) == (shapeName == null)) throw new ArgumentException("give exactly one of --model or --shape");
             using var pool = new WorkerPool(CommonOptions.ThreadCount(r, threads));
             int target = r.GetValue(ctx);
-            Transformer tf;
+            ForwardRunner tf;
             TextTokenizer tok;
             string name;
             SieveModel? owned = null;
@@ -47,14 +47,14 @@ static class LongContextCommand
                 if (target <= 0) target = 4096;
                 if (target > BenchCommand.MaxShapeContext) throw new ArgumentException($"-c {target}: a random-weight shape's context is at most {BenchCommand.MaxShapeContext}");
                 var config = preset.ToConfig() with { ContextLength = Math.Max(preset.Context, target) };
-                tf = new Transformer(config, RandomWeights.Create(config, BenchCommand.ParseType(r.GetValue(type)!)), pool);
+                tf = new ForwardRunner(new Transformer(config, RandomWeights.Create(config, BenchCommand.ParseType(r.GetValue(type)!))), pool);
                 tok = TokenizerFactory.FromGgufMetadata(SyntheticVocabulary.GgufMetadata(config.VocabSize), preset.Name);
                 name = $"{preset.Name} (random weights)";
             }
             else
             {
                 owned = SieveModel.Load(path!, new SieveModelOptions { TokenizerPath = r.GetValue(tokenizer) }, pool);
-                tf = owned.Transformer;
+                tf = owned.CreateRunner();
                 tok = owned.Tokenizer;
                 name = Path.GetFileName(path!.TrimEnd('/'));
                 if (target <= 0) target = Math.Min(4096, tf.Config.ContextLength);

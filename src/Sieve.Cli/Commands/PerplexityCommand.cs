@@ -28,6 +28,7 @@ static class PerplexityCommand
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
+            var runner = m.CreateRunner();
             string path = r.GetValue(file)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
             var all = m.Tokenizer.Encode(File.ReadAllText(path));
@@ -38,10 +39,10 @@ static class PerplexityCommand
             int p = r.GetValue(prefix) > 0 ? r.GetValue(prefix) : n * 3 / 4;
             var spec = kv.Read(r);
             float[][]? baseRows = r.GetValue(klBase) is string b ? KvPerplexity.LoadBase(b, tokens, p, m.Config.VocabSize) : null;
-            var result = KvPerplexity.Evaluate(m.Transformer, tokens, p, spec, baseRows, computeBase: r.GetValue(saveBase) == null, fidelity: r.GetValue(fidelity));
+            var result = KvPerplexity.Evaluate(runner, tokens, p, spec, baseRows, computeBase: r.GetValue(saveBase) == null, fidelity: r.GetValue(fidelity));
             if (r.GetValue(saveBase) is string save)
             {
-                KvPerplexity.SaveBase(save, tokens, p, KvPerplexity.LogProbs(m.Transformer, tokens, p, m.Transformer.CreateCache(spec, n)));
+                KvPerplexity.SaveBase(save, tokens, p, KvPerplexity.LogProbs(runner, tokens, p, runner.CreateCache(spec, n)));
                 Console.Error.WriteLine($"sieve: wrote the KL base to {save}");
             }
             Print(result, r.GetValue(json));

@@ -29,6 +29,7 @@ static class PruneCommand
         run.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
+            var runner = m.CreateRunner();
             string taskPath = r.GetValue(task)!;
             var rendering = CommonOptions.ParseRender(r.GetValue(render)!, taskPath, r.GetValue(format)!, letteredByDefault: true);
             var samples = McqTask.Load(taskPath, r.GetValue(format)!, r.GetValue(limit), rendering);
@@ -44,18 +45,18 @@ static class PruneCommand
                 : criterion == PruningCriterion.Nll ? CalibrationSet.FromTask(m.Tokenizer, samples, windowTokens) : null;
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var pruner = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration);
+            var pruner = new IterativePruning(runner, m.Tokenizer, samples, calibration);
             var (dense, _) = pruner.Evaluate([]);
             // The same left cut as the probe's, so no pass runs past the model's context.
             int contextLength = m.Config.ContextLength;
             var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).Select(p => p.Length > contextLength ? p[^contextLength..] : p).ToList();
-            var bi = BlockInfluence.Measure(m.Transformer, prompts);
-            var angular = AngularDistance.Measure(m.Transformer, prompts);
+            var bi = BlockInfluence.Measure(runner, prompts);
+            var angular = AngularDistance.Measure(runner, prompts);
             var curves = new Dictionary<string, List<PruningStep>>
             {
                 [$"iterative (greedy, {criterion.ToString().ToLowerInvariant()})"] = pruner.Greedy(k, criterion),
                 ["block influence (ShortGPT, one-shot)"] = pruner.InOrder(Enumerable.Range(0, L).OrderBy(l => bi[l]), k),
-                ["block influence, recomputed after each removal"] = pruner.ByRecomputedImportance(() => BlockInfluence.Measure(m.Transformer, prompts), k),
+                ["block influence, recomputed after each removal"] = pruner.ByRecomputedImportance(plan => BlockInfluence.Measure(runner, prompts, plan), k),
                 ["angular distance (Gromov, best contiguous block)"] = pruner.BySets(angular.BestBlock, Math.Min(k, L - 1)),
                 ["drop the last k (before the final block)"] = pruner.InOrder(Enumerable.Range(0, L - 1).Reverse(), k),
             };

@@ -30,7 +30,7 @@ static class RunCommand
             StderrConsole.Load(m);
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
-            if (spec.Method != "dense") generator.CacheFactory = capacity => m.Transformer.CreateCache(spec, capacity);
+            if (spec.Method != "dense") generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
             var options = new GenerationOptions
             {
                 MaxTokens = r.GetValue(n) < 0 ? int.MaxValue : r.GetValue(n),
@@ -49,7 +49,7 @@ static class RunCommand
             stdout.Write("\n"u8);
             stdout.Flush();
             string seed = sampling.RandomSeed is { } rs ? $"; random seed {rs} (--seed {rs} repeats this run)" : "";
-            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Transformer.Pool.ThreadCount} threads{seed}");
+            Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Pool.ThreadCount} threads{seed}");
             return 0;
         }));
         return cmd;

@@ -16,7 +16,7 @@ public sealed record SampleDecisions(string Id, int Gold, float[][] OptionLogits
 /// only the option tokens' rows of the LM head. The read-out uses the same activation quantization and dot
 /// kernel as the LM head's matrix product, so the last layer's choice equals eval's acc exactly.
 /// </summary>
-public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
+public sealed class DecisionProbe(ForwardRunner model, TextTokenizer tokenizer)
 {
     /// <summary>Forward passes run so far: one per sample.</summary>
     public int ForwardPasses { get; private set; }
@@ -53,21 +53,13 @@ public sealed class DecisionProbe(Transformer model, TextTokenizer tokenizer)
         return (prompt, pairs.Select(p => p.Continuation[shared]).ToArray());
     }
 
-    public SampleDecisions Probe(McqSample sample)
+    /// <param name="plan">Layers removed or changed (a pruning candidate); null: the whole model.</param>
+    public SampleDecisions Probe(McqSample sample, LayerPlan? plan = null)
     {
         var (ctx, optionTokens) = Prepare(sample);
         var capture = new ResidualCapture(model.Config.LayerCount, model.Config.Dim, ctx.Length - 1);
-        var previous = model.Hook;
-        model.Hook = capture;
-        try
-        {
-            model.Prefill(ctx, 0, model.CreateDenseCache(ctx.Length));
-            ForwardPasses++;
-        }
-        finally
-        {
-            model.Hook = previous;
-        }
+        model.Prefill(ctx, 0, model.CreateDenseCache(ctx.Length), new ForwardOptions { Plan = plan, Hooks = [capture] });
+        ForwardPasses++;
         capture.FillSkipped();
         var logits = capture.States.Select(h => ReadOut(h, optionTokens)).ToArray();
         return new SampleDecisions(sample.Id, sample.Gold, logits);

@@ -48,4 +48,24 @@ public sealed class DenseKvCache : IKvCache
     public ReadOnlySpan<float> Keys(int layer) => _k[layer].AsSpan(0, _length * _shape.KvDim);
 
     public void Truncate(int length) => _length = Math.Clamp(length, 0, _length);
+
+    /// <summary>
+    /// Takes positions 0..<paramref name="length"/>-1 of every layer from <paramref name="source"/> (llama.cpp's
+    /// <c>seq_cp</c>): a sequence whose prompt starts like another's skips prefilling the shared part. A copy, not a
+    /// reference, so either sequence may go on, truncate or end on its own.
+    /// </summary>
+    public void CopyPrefixFrom(DenseKvCache source, int length)
+    {
+        if (source._shape.Layers != _shape.Layers || source._shape.KvDim != _shape.KvDim)
+            throw new ArgumentException("the source cache belongs to a model of another shape");
+        if ((uint)length > (uint)source._length || length > Capacity)
+            throw new ArgumentOutOfRangeException(nameof(length), $"cannot copy {length} positions (the source holds {source._length}, this cache {Capacity})");
+        int n = length * _shape.KvDim;
+        for (int l = 0; l < _shape.Layers; l++)
+        {
+            source._k[l].AsSpan(0, n).CopyTo(_k[l]);
+            source._v[l].AsSpan(0, n).CopyTo(_v[l]);
+        }
+        _length = length;
+    }
 }

@@ -22,7 +22,7 @@ public static class KvBenchmark
     /// unit noise, rotated by RoPE at their positions; values unit noise; appended in prefill-stage chunks without
     /// attention, except the last row, which attends (so caches that need a last prompt query see one).
     /// </summary>
-    public static void FillSynthetic(Transformer model, IKvCache cache, int depth, int seed = 1)
+    public static void FillSynthetic(ForwardRunner model, IKvCache cache, int depth, int seed = 1)
     {
         var c = model.Config;
         int kvDim = c.KvDim, qDim = c.QDim, chunk = 256;
@@ -57,10 +57,10 @@ public static class KvBenchmark
     }
 
     /// <summary>Fills by running the model over <paramref name="depth"/> random tokens.</summary>
-    public static void FillPrefill(Transformer model, IKvCache cache, int depth) =>
+    public static void FillPrefill(ForwardRunner model, IKvCache cache, int depth) =>
         model.Prefill(RandomTokens(model.Config.VocabSize, depth, 11), 0, cache);
 
-    public static KvSpeedResult Decode(Transformer model, KvCacheSpec spec, string modelName, string type, int depth, int nGen, int repetitions, bool synthetic)
+    public static KvSpeedResult Decode(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nGen, int repetitions, bool synthetic)
     {
         var timed = new TimedKvCache(model.CreateCache(spec, depth + nGen + 1));
         if (depth > 0) { if (synthetic) FillSynthetic(model, timed, depth); else FillPrefill(model, timed, depth); }
@@ -82,7 +82,7 @@ public static class KvBenchmark
             spec.IsDense ? "" : spec.Budget.ToString(), depth, memory.Bytes, memory.BytesPerTokenPerHead, attention / repetitions);
     }
 
-    public static KvSpeedResult Prefill(Transformer model, KvCacheSpec spec, string modelName, string type, int depth, int nPrompt, int repetitions, bool synthetic)
+    public static KvSpeedResult Prefill(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nPrompt, int repetitions, bool synthetic)
     {
         var cache = model.CreateCache(spec, depth + nPrompt);
         if (depth > 0) { if (synthetic) FillSynthetic(model, cache, depth); else FillPrefill(model, cache, depth); }

@@ -19,7 +19,7 @@ public sealed record KvPerplexityResult(string Method, int Tokens, int Prefix, i
 public static class KvPerplexity
 {
     /// <summary>Log-probabilities (vocab-wide) of each decode step's next-token distribution: steps = tokens − prefix − 1.</summary>
-    public static float[][] LogProbs(Transformer model, IReadOnlyList<int> tokens, int prefix, IKvCache cache)
+    public static float[][] LogProbs(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, IKvCache cache)
     {
         if (prefix < 1 || prefix >= tokens.Count - 1) throw new ArgumentException($"the prefix ({prefix}) must leave at least two tokens of the {tokens.Count} to decode");
         model.Prefill(tokens.Take(prefix).ToArray(), 0, cache);
@@ -32,13 +32,13 @@ public static class KvPerplexity
         return rows;
     }
 
-    public static KvPerplexityResult Evaluate(Transformer model, IReadOnlyList<int> tokens, int prefix, KvCacheSpec spec,
+    public static KvPerplexityResult Evaluate(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, KvCacheSpec spec,
         float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false) =>
         Evaluate(model, tokens, prefix, spec.ToString(), trace => model.CreateCache(trace ? spec with { Trace = true } : spec, tokens.Count),
             baseLogProbs, computeBase && spec.Method != "dense", fidelity);
 
     /// <param name="createCache">Builds the cache; its argument asks for selection traces (fidelity metrics).</param>
-    public static KvPerplexityResult Evaluate(Transformer model, IReadOnlyList<int> tokens, int prefix, string name, Func<bool, IKvCache> createCache,
+    public static KvPerplexityResult Evaluate(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, string name, Func<bool, IKvCache> createCache,
         float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -9,7 +9,7 @@ public sealed record LogitComparison(int Tokens, double BaselinePerplexity, doub
     /// Runs <paramref name="tokens"/> through both models in one prefill each; position t predicts token t+1.
     /// KL is KL(baseline ‖ candidate) per position, in nats.
     /// </summary>
-    public static LogitComparison Measure(Transformer baseline, Transformer candidate, IReadOnlyList<int> tokens)
+    public static LogitComparison Measure(ForwardRunner baseline, ForwardRunner candidate, IReadOnlyList<int> tokens)
     {
         if (tokens.Count < 2) throw new ArgumentException("need at least two tokens");
         int n = tokens.Count, vocab = baseline.Config.VocabSize;

@@ -21,7 +21,7 @@ public sealed record McqSampleResult(string Id, int Gold, double[] LogLikelihood
 /// from the left as the harness cuts it (<c>(context + continuation)[-(max_length + 1):][:-1]</c>), and counted in
 /// <see cref="TruncatedSamples"/> so the caller can say so.
 /// </remarks>
-public sealed class McqScorer(Transformer model, TextTokenizer tokenizer)
+public sealed class McqScorer(ForwardRunner model, TextTokenizer tokenizer)
 {
     /// <summary>Forward passes run so far (each choice of each sample is one prefill).</summary>
     public int ForwardPasses { get; private set; }

@@ -11,4 +11,8 @@ public sealed record GenerationOptions
     public bool StopAtEndOfGeneration { get; init; } = true;
     /// <summary>Positions the KV cache holds; 0 = the model's context length.</summary>
     public int ContextLength { get; init; }
+    /// <summary>Layer plan and hooks for a request that runs in a fresh sequence (a <see cref="Sequence"/> carries its own).</summary>
+    public Models.ForwardOptions? Forward { get; init; }
+    /// <summary>The KV-cache method of a request that runs in a fresh sequence; null: the generator's or scheduler's default.</summary>
+    public Cache.KvCacheSpec? Cache { get; init; }
 }

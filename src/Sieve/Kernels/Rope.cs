@@ -4,7 +4,8 @@ namespace Sieve.Kernels;
 
 /// <summary>
 /// Rotary position embedding tables for one model: cos/sin per position and frequency, computed once (llama3
-/// scaling folded in), so applying RoPE is a multiply-add per pair.
+/// scaling folded in), so applying RoPE is a multiply-add per pair. Thread-safe: one model's table serves every
+/// runner; growth publishes a new, larger table and readers keep the one they started with.
 /// </summary>
 public sealed class Rope
 {
@@ -12,8 +13,9 @@ public sealed class Rope
     readonly int _headDim;
     readonly RopeStyle _style;
     readonly float[] _inv;       // [ropeDim/2] inverse frequencies
-    float[] _cos = [], _sin = [];
-    int _positions;
+    sealed record Table(float[] Cos, float[] Sin, int Positions);
+    Table _table = new([], [], 0);
+    readonly Lock _grow = new();
 
     public Rope(ModelConfig c)
     {
@@ -43,28 +45,36 @@ public sealed class Rope
         return (float)((1 - smooth) * freq / s.Factor + smooth * freq);
     }
 
-    void Ensure(int positions)
+    Table Ensure(int positions)
     {
-        if (positions <= _positions) return;
-        int n = Math.Max(positions, Math.Min(Math.Max(_positions * 2, 256), 1 << 20));
-        var cos = new float[n * _half];
-        var sin = new float[n * _half];
-        for (int p = 0; p < n; p++)
-            for (int i = 0; i < _half; i++)
-            {
-                float val = p * _inv[i];
-                cos[p * _half + i] = MathF.Cos(val);
-                sin[p * _half + i] = MathF.Sin(val);
-            }
-        _cos = cos; _sin = sin; _positions = n;
+        var t = Volatile.Read(ref _table);
+        if (positions <= t.Positions) return t;
+        lock (_grow)
+        {
+            t = _table;
+            if (positions <= t.Positions) return t;
+            int n = Math.Max(positions, Math.Min(Math.Max(t.Positions * 2, 256), 1 << 20));
+            var cos = new float[n * _half];
+            var sin = new float[n * _half];
+            for (int p = 0; p < n; p++)
+                for (int i = 0; i < _half; i++)
+                {
+                    float val = p * _inv[i];
+                    cos[p * _half + i] = MathF.Cos(val);
+                    sin[p * _half + i] = MathF.Sin(val);
+                }
+            t = new Table(cos, sin, n);
+            Volatile.Write(ref _table, t);
+            return t;
+        }
     }
 
     /// <summary>Rotates every head of <paramref name="x"/> (heads × headDim) for position <paramref name="pos"/>.</summary>
     public void Apply(Span<float> x, int heads, int pos)
     {
-        Ensure(pos + 1);
-        var cos = _cos.AsSpan(pos * _half, _half);
-        var sin = _sin.AsSpan(pos * _half, _half);
+        var t = Ensure(pos + 1);
+        var cos = t.Cos.AsSpan(pos * _half, _half);
+        var sin = t.Sin.AsSpan(pos * _half, _half);
         for (int h = 0; h < heads; h++)
         {
             var v = x.Slice(h * _headDim, _headDim);

@@ -12,21 +12,15 @@ public sealed class AngularDistance
 {
     readonly List<float[][]> _states = [];   // per sequence: h_0 … h_L at its last token
 
-    public static AngularDistance Measure(Transformer model, IEnumerable<int[]> sequences)
+    public static AngularDistance Measure(ForwardRunner model, IEnumerable<int[]> sequences, LayerPlan? plan = null)
     {
         var result = new AngularDistance();
-        var previous = model.Hook;
-        try
+        foreach (var seq in sequences)
         {
-            foreach (var seq in sequences)
-            {
-                var capture = new Analysis.ResidualCapture(model.Config.LayerCount, model.Config.Dim, seq.Length - 1);
-                model.Hook = capture;
-                model.Prefill(seq, 0, model.CreateDenseCache(seq.Length));
-                result._states.Add(capture.States);
-            }
+            var capture = new Analysis.ResidualCapture(model.Config.LayerCount, model.Config.Dim, seq.Length - 1);
+            model.Prefill(seq, 0, model.CreateDenseCache(seq.Length), new ForwardOptions { Plan = plan, Hooks = [capture] });
+            result._states.Add(capture.States);
         }
-        finally { model.Hook = previous; }
         return result;
     }
 

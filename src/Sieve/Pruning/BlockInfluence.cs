@@ -8,17 +8,13 @@ namespace Sieve.Pruning;
 /// </summary>
 public static class BlockInfluence
 {
-    public static double[] Measure(Transformer model, IEnumerable<int[]> sequences)
+    /// <param name="plan">Layers already removed (a pruning search measures the pruned model); null: the whole model.</param>
+    public static double[] Measure(ForwardRunner model, IEnumerable<int[]> sequences, LayerPlan? plan = null)
     {
         int layers = model.Config.LayerCount;
         var hook = new Collector(layers);
-        var previous = model.Hook;
-        model.Hook = hook;
-        try
-        {
-            foreach (var seq in sequences) model.Prefill(seq, 0, model.CreateDenseCache(seq.Length));
-        }
-        finally { model.Hook = previous; }
+        var options = new ForwardOptions { Plan = plan, Hooks = [hook] };
+        foreach (var seq in sequences) model.Prefill(seq, 0, model.CreateDenseCache(seq.Length), options);
         return hook.Sum.Select((s, l) => hook.Count[l] == 0 ? double.NaN : 1 - s / hook.Count[l]).ToArray();
     }
 

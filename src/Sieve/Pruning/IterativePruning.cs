@@ -15,7 +15,7 @@ namespace Sieve.Pruning;
 /// layer except the first and last alive ones, keep the removal with the best <see cref="PruningCriterion"/>,
 /// repeat. Ties go to the lower layer index, so a run is fully deterministic.
 /// </remarks>
-public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer, IReadOnlyList<McqSample> samples, CalibrationSet? calibration = null)
+public sealed class IterativePruning(ForwardRunner model, TextTokenizer tokenizer, IReadOnlyList<McqSample> samples, CalibrationSet? calibration = null)
 {
     readonly DecisionProbe _probe = new(model, tokenizer);
     int _nllPasses, _replayPasses;
@@ -36,24 +36,28 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
     IReadOnlyList<string> Labels => samples[0].OptionLabels ?? Enumerable.Range(1, samples[0].Choices.Count).Select(i => $"choice {i}").ToList();
 
     /// <summary>The task read-out (and calibration NLL) with <paramref name="removed"/> layers skipped in every stage.</summary>
-    public (PruningStep Step, DecisionCurves Curves) Evaluate(IReadOnlyCollection<int> removed) => WithRemoved(removed, () =>
+    public (PruningStep Step, DecisionCurves Curves) Evaluate(IReadOnlyCollection<int> removed)
     {
-        var curves = DecisionCurves.From(samples.Select(_probe.Probe).ToList(), Labels);
-        double? nll = calibration != null ? MeanNll() : null;
+        var plan = Removing(removed);
+        var curves = DecisionCurves.From(samples.Select(s => _probe.Probe(s, plan)).ToList(), Labels);
+        double? nll = calibration != null ? MeanNll(plan) : null;
         var step = new PruningStep(removed.Count, removed.OrderBy(l => l).ToList(), curves.Layers[^1].Accuracy, curves.Layers[^1].Margin,
             curves.TransitionStaysPositive ?? curves.TransitionHalfAccuracy, nll);
         return (step, curves);
-    });
+    }
 
-    /// <summary>Mean negative log-likelihood per predicted token over the calibration windows, under the current plan.</summary>
-    double MeanNll()
+    LayerPlan Removing(IReadOnlyCollection<int> removed) => LayerPlan.Removing(model.Config.LayerCount, removed);
+
+    /// <summary>Mean negative log-likelihood per predicted token over the calibration windows, under <paramref name="plan"/>.</summary>
+    double MeanNll(LayerPlan plan)
     {
+        var options = ForwardOptions.WithPlan(plan);
         double sum = 0;
         long tokens = 0;
         int vocab = model.Config.VocabSize;
         foreach (var w in calibration!.Windows)
         {
-            var logits = model.PrefillAllLogits(w, 0, model.CreateDenseCache(w.Length));
+            var logits = model.PrefillAllLogits(w, 0, model.CreateDenseCache(w.Length), options);
             _nllPasses++;
             for (int i = 0; i + 1 < w.Length; i++) sum -= McqScorer.LogSoftmaxAt(logits.Slice(i * vocab, vocab), w[i + 1]);
             tokens += w.Length - 1;
@@ -67,7 +71,7 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
         if (criterion == PruningCriterion.Nll)
         {
             if (calibration == null) throw new InvalidOperationException("the NLL criterion needs a calibration set");
-            return (-WithRemoved(removed, MeanNll), 0);
+            return (-MeanNll(Removing(removed)), 0);
         }
         var step = Evaluate(removed).Step;
         return criterion == PruningCriterion.Accuracy ? (step.Accuracy, step.FinalMargin) : (step.FinalMargin, step.Accuracy);
@@ -107,33 +111,27 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
         var alive = Enumerable.Range(0, layers).Except(removed).ToList();
         var finalLogits = candidates.Select(_ => new List<SampleDecisions>()).ToList();
         var replay = new StateReplay(dim);
-        var saved = (model.Plan, model.Hook);
-        try
+        foreach (var sample in samples)
         {
-            model.Hook = replay;
-            foreach (var sample in samples)
+            var (prompt, options) = _probe.Prepare(sample);
+            var state = new float[prompt.Length * dim];
+            for (int j = 0; j < prompt.Length; j++)
+                Kernels.Dequantize.Row(model.Weights.TokenEmbedding.Type, model.Weights.TokenEmbedding.Row(prompt[j]), state.AsSpan(j * dim, dim));
+            foreach (int l in alive)
             {
-                var (prompt, options) = _probe.Prepare(sample);
-                var state = new float[prompt.Length * dim];
-                for (int j = 0; j < prompt.Length; j++)
-                    Kernels.Dequantize.Row(model.Weights.TokenEmbedding.Type, model.Weights.TokenEmbedding.Row(prompt[j]), state.AsSpan(j * dim, dim));
-                foreach (int l in alive)
+                int c = IndexOf(candidates, l);
+                if (c >= 0)
                 {
-                    int c = IndexOf(candidates, l);
-                    if (c >= 0)
-                    {
-                        // Without block l: resume at the next alive block, read the stream leaving the last one.
-                        var runs = alive.Where(x => x > l).ToList();
-                        Run(prompt, state, runs, runs[0], runs[^1], lastOnly: true);
-                        finalLogits[c].Add(new SampleDecisions(sample.Id, sample.Gold, [_probe.ReadOut(replay.Captured, options)]));
-                    }
-                    if (l == alive[^1]) break;
-                    Run(prompt, state, [l], l, l, lastOnly: false);
-                    state = replay.Captured;
+                    // Without block l: resume at the next alive block, read the stream leaving the last one.
+                    var runs = alive.Where(x => x > l).ToList();
+                    Run(prompt, state, runs, runs[0], runs[^1], lastOnly: true);
+                    finalLogits[c].Add(new SampleDecisions(sample.Id, sample.Gold, [_probe.ReadOut(replay.Captured, options)]));
                 }
+                if (l == alive[^1]) break;
+                Run(prompt, state, [l], l, l, lastOnly: false);
+                state = replay.Captured;
             }
         }
-        finally { (model.Plan, model.Hook) = saved; }
         return finalLogits.Select(d =>
         {
             var last = DecisionCurves.From(d, Labels).Layers[^1];
@@ -144,13 +142,12 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
         {
             var modes = Enumerable.Repeat(LayerMode.Skip, layers).ToArray();
             foreach (int r in runs) modes[r] = LayerMode.Full;
-            model.Plan = new LayerPlan(modes, (LayerMode[])modes.Clone());
-            replay.InjectLayer = inject;
-            replay.State = state;
+            var options = new ForwardOptions { Plan = new LayerPlan(modes, (LayerMode[])modes.Clone()), Hooks = [replay] };
             replay.CaptureLayer = capture;
             replay.CaptureLastOnly = lastOnly;
+            replay.Positions = prompt.Length;
             replay.Captured = new float[lastOnly ? dim : prompt.Length * dim];
-            model.Prefill(prompt, 0, model.CreateDenseCache(prompt.Length));
+            model.ResumeFromLayer(inject, state, 0, model.CreateDenseCache(prompt.Length), ForwardStage.Prefill, ForwardRunner.LogitRows.None, options);
             _replayPasses++;
         }
 
@@ -178,13 +175,14 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
     /// Importance-order removal made iterative: after each removal the importance (e.g. Block Influence) is measured
     /// again on the pruned model and the least important remaining layer goes next.
     /// </summary>
-    public List<PruningStep> ByRecomputedImportance(Func<double[]> importance, int steps)
+    /// <param name="importance">Per-layer importance measured under the plan it is given (the layers removed so far).</param>
+    public List<PruningStep> ByRecomputedImportance(Func<LayerPlan, double[]> importance, int steps)
     {
         var removed = new List<int>();
         var trace = new List<PruningStep> { Evaluate(removed).Step };
         for (int s = 0; s < steps; s++)
         {
-            var score = WithRemoved(removed, importance);
+            var score = importance(Removing(removed));
             var next = Enumerable.Range(0, model.Config.LayerCount).Except(removed).Where(l => !double.IsNaN(score[l]))
                 .OrderBy(l => score[l]).ThenBy(l => l).Cast<int?>().FirstOrDefault();
             if (next is not int l) break;
@@ -200,13 +198,5 @@ public sealed class IterativePruning(Transformer model, TextTokenizer tokenizer,
         var trace = new List<PruningStep> { Evaluate([]).Step };
         for (int k = 1; k <= steps; k++) trace.Add(Evaluate(sets(k).ToList()).Step);
         return trace;
-    }
-
-    T WithRemoved<T>(IReadOnlyCollection<int> removed, Func<T> run)
-    {
-        var saved = model.Plan;
-        model.Plan = LayerPlan.Removing(model.Config.LayerCount, removed);
-        try { return run(); }
-        finally { model.Plan = saved; }
     }
 }

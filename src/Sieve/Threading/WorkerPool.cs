@@ -58,7 +58,9 @@ public sealed class WorkerPool : IDisposable
     readonly int[] _asleep;
     readonly SemaphoreSlim _callerWake = new(0);
     Region? _region;
-    int _running;
+    readonly Lock _callers = new();
+    int _running;   // managed id of the thread inside Run, 0 when none
+    [ThreadStatic] static WorkerPool? t_workerOf;
     volatile bool _disposed;
 
     // Straggler accounting (caller thread only).
@@ -106,8 +108,13 @@ public sealed class WorkerPool : IDisposable
             work.Execute(0, count);
             return;
         }
-        if (Interlocked.Exchange(ref _running, 1) != 0)
-            throw new InvalidOperationException("WorkerPool.Run was entered from two threads at once; one pool serves one caller");
+        int me = Environment.CurrentManagedThreadId;
+        if (Volatile.Read(ref _running) == me || t_workerOf == this)
+            throw new InvalidOperationException("WorkerPool.Run was entered again from inside one of its own regions");
+        // Callers on other threads (two runners sharing a model's pool) take turns, one region each: regions are
+        // microseconds to milliseconds long, so turns interleave finely and each caller gets a share of the threads.
+        _callers.Enter();
+        Volatile.Write(ref _running, me);
         try
         {
             long start = Stopwatch.GetTimestamp();
@@ -129,6 +136,7 @@ public sealed class WorkerPool : IDisposable
         finally
         {
             Volatile.Write(ref _running, 0);
+            _callers.Exit();
         }
     }
 
@@ -208,6 +216,7 @@ public sealed class WorkerPool : IDisposable
 
     void WorkerLoop(int index)
     {
+        t_workerOf = this;
         Region? seen = null;
         while (true)
         {

@@ -25,8 +25,8 @@ public class KvFidelityTests(ITestOutputHelper output)
 
     KvPerplexityResult Run(SieveModel m, int[] tokens, float[][] dense, string name, SelfIndexOptions options, int prefix = Prefix)
     {
-        var r = KvPerplexity.Evaluate(m.Transformer, tokens, prefix, name,
-            trace => new SelfIndexKvCache(KvCacheShape.Of(m.Config, tokens.Length), options with { Trace = trace }, m.Transformer.Pool),
+        var r = KvPerplexity.Evaluate(m.Runner(), tokens, prefix, name,
+            trace => new SelfIndexKvCache(KvCacheShape.Of(m.Config, tokens.Length), options with { Trace = trace }, m.Runner().Pool),
             dense, fidelity: true);
         var l = r.Fidelity!;
         output.WriteLine($"{name}: PPL {r.Perplexity:F4} (dense {r.BasePerplexity:F4}), KL {r.MeanKl:F5}, top-1 {r.Top1Agreement:P1}, " +
@@ -40,7 +40,7 @@ public class KvFidelityTests(ITestOutputHelper output)
     {
         var (m, tokens) = Load(Fixtures.Stories260KGguf);
         using var _ = m;
-        var dense = KvPerplexity.LogProbs(m.Transformer, tokens, Prefix, m.Transformer.CreateDenseCache(tokens.Length));
+        var dense = KvPerplexity.LogProbs(m.Runner(), tokens, Prefix, m.Runner().CreateDenseCache(tokens.Length));
         var quarter = new SelfIndexOptions { Budget = KvBudget.OfFraction(0.25), DenseSet = 16 };
 
         var method = Run(m, tokens, dense, "selfindex (2+1 bits)", quarter);
@@ -83,7 +83,7 @@ public class KvFidelityTests(ITestOutputHelper output)
         // index's recall is informative: measured 0.71 against 0.28 at random.
         var (m, tokens) = Load(Fixtures.TinyK("f32"));
         using var _ = m;
-        var dense = KvPerplexity.LogProbs(m.Transformer, tokens, Prefix, m.Transformer.CreateDenseCache(tokens.Length));
+        var dense = KvPerplexity.LogProbs(m.Runner(), tokens, Prefix, m.Runner().CreateDenseCache(tokens.Length));
         var quarter = new SelfIndexOptions { Budget = KvBudget.OfFraction(0.25), DenseSet = 16 };
         var method = Run(m, tokens, dense, "selfindex (2+1 bits)", quarter);
         var random = Run(m, tokens, dense, "selfindex, random selection", quarter with { Scorer = SelfIndexScorer.Random });
@@ -101,7 +101,7 @@ public class KvFidelityTests(ITestOutputHelper output)
         var (m, tokens) = Load(Fixtures.TinyRandomGguf);
         using var _ = m;
         int prefix = tokens.Length * 3 / 4;
-        var dense = KvPerplexity.LogProbs(m.Transformer, tokens, prefix, m.Transformer.CreateDenseCache(tokens.Length));
+        var dense = KvPerplexity.LogProbs(m.Runner(), tokens, prefix, m.Runner().CreateDenseCache(tokens.Length));
         var quarter = new SelfIndexOptions { Budget = KvBudget.OfFraction(0.25), DenseSet = 16 };
         var method = Run(m, tokens, dense, "selfindex (2+1 bits)", quarter, prefix);
         var random = Run(m, tokens, dense, "selfindex, random selection", quarter with { Scorer = SelfIndexScorer.Random }, prefix);

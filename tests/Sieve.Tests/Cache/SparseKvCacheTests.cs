@@ -12,18 +12,18 @@ public class SparseKvCacheTests
     /// <summary>Prefill the prompt, decode a few more tokens; the logits of every decode step.</summary>
     static List<float[]> Run(SieveModel m, IKvCache cache, int decode = 6)
     {
-        var steps = new List<float[]> { m.Transformer.Prefill(Prompt, 0, cache).ToArray() };
-        for (int i = 0; i < decode; i++) steps.Add(m.Transformer.Decode(300 + i * 7, Prompt.Length + i, cache).ToArray());
+        var steps = new List<float[]> { m.Runner().Prefill(Prompt, 0, cache).ToArray() };
+        for (int i = 0; i < decode; i++) steps.Add(m.Runner().Decode(300 + i * 7, Prompt.Length + i, cache).ToArray());
         return steps;
     }
 
-    static IKvCache Create(SieveModel m, KvCacheSpec spec) => m.Transformer.CreateCache(spec, Prompt.Length + 8);
+    static IKvCache Create(SieveModel m, KvCacheSpec spec) => m.Runner().CreateCache(spec, Prompt.Length + 8);
 
     [Fact]
     public void DenseF16FollowsDenseF32WithinHalfPrecision()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var a = Run(m, m.Transformer.CreateDenseCache(Prompt.Length + 8));
+        var a = Run(m, m.Runner().CreateDenseCache(Prompt.Length + 8));
         var b = Run(m, Create(m, KvCacheSpec.Parse("dense-f16")));
         for (int s = 0; s < a.Count; s++)
             for (int i = 0; i < a[s].Length; i++) Assert.Equal(a[s][i], b[s][i], 0.02);
@@ -83,9 +83,9 @@ public class SparseKvCacheTests
         foreach (var method in new[] { "streamingllm", "snapkv", "knorm" })
         {
             var cache = (SparseKvCache)Create(m, KvCacheSpec.Parse(method, budget.ToString()) with { Window = 8 });
-            m.Transformer.Prefill(Prompt, 0, cache);
+            m.Runner().Prefill(Prompt, 0, cache);
             long before = cache.Memory.Bytes;
-            m.Transformer.Decode(300, Prompt.Length, cache);
+            m.Runner().Decode(300, Prompt.Length, cache);
             for (int l = 0; l < m.Config.LayerCount; l++)
                 for (int h = 0; h < m.Config.KvHeadCount; h++)
                 {
@@ -101,8 +101,8 @@ public class SparseKvCacheTests
         }
         // AdaKV: a layer's heads share budget × heads tokens, each keeping at least a fifth of the budget.
         var ada = (SparseKvCache)Create(m, KvCacheSpec.Parse("snapkv", "10") with { Window = 4, AdaptiveHeadBudgets = true });
-        m.Transformer.Prefill(Prompt, 0, ada);
-        m.Transformer.Decode(300, Prompt.Length, ada);
+        m.Runner().Prefill(Prompt, 0, ada);
+        m.Runner().Decode(300, Prompt.Length, ada);
         for (int l = 0; l < m.Config.LayerCount; l++)
         {
             var counts = Enumerable.Range(0, m.Config.KvHeadCount).Select(h => ada.Store(l, h).Count - 1).ToList();
@@ -179,9 +179,9 @@ public class SparseKvCacheTests
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
         foreach (var method in KvCacheSpec.Methods)
         {
-            var cache = m.Transformer.CreateCache(KvCacheSpec.Parse(method, "4"), 8);
+            var cache = m.Runner().CreateCache(KvCacheSpec.Parse(method, "4"), 8);
             for (int p = 0; p < 6; p++)
-                Assert.All(m.Transformer.Decode(300 + p, p, cache).ToArray(), x => Assert.True(float.IsFinite(x), method));
+                Assert.All(m.Runner().Decode(300 + p, p, cache).ToArray(), x => Assert.True(float.IsFinite(x), method));
         }
     }
 }

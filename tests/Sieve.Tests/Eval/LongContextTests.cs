@@ -95,8 +95,8 @@ public class LongContextTests
         var sample = LongContextTasks.Generate("niah_single_1", m.Tokenizer, 512, 1)[0];
         var spec = KvCacheSpec.Parse("selfindex", "25%");
         CountingCache? seen = null;
-        var result = LongContextRunner.Run(m.Transformer, m.Tokenizer, [sample], spec, 512,
-            capacity => seen = new CountingCache(m.Transformer.CreateCache(spec, capacity)));
+        var result = LongContextRunner.Run(m.Runner(), m.Tokenizer, [sample], spec, 512,
+            capacity => seen = new CountingCache(m.Runner().CreateCache(spec, capacity)));
         var output = result.Outputs.Single();
         Assert.True(output.QuestionTokens > 20, "the question and answer prefix are decoded token by token");
         Assert.Equal(m.Tokenizer.Encode(sample.Prompt).Length, output.PromptTokens);

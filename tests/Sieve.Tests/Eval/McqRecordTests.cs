@@ -95,7 +95,7 @@ public class McqRecordTests
         Assert.Equal(["A", "B"], McqTask.FromJsonLines("story.jsonl", [record], "auto").Single().Choices);
 
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var result = new McqScorer(m.Transformer, m.Tokenizer).Score(cloze);
+        var result = new McqScorer(m.Runner(), m.Tokenizer).Score(cloze);
         int vocab = m.Config.VocabSize;
         for (int i = 0; i < 2; i++)
         {
@@ -117,7 +117,7 @@ public class McqRecordTests
         int max = m.Config.ContextLength;
         string story = string.Concat(Enumerable.Repeat("Lily went to the park and played with her ball. ", max / 4));
         var sample = new McqSample("long", story + "Where did Lily go?", ["park", "school"], 0);
-        var scorer = new McqScorer(m.Transformer, m.Tokenizer);
+        var scorer = new McqScorer(m.Runner(), m.Tokenizer);
         Assert.True(m.Tokenizer.Encode(sample.Context).Length > max);
         var result = scorer.Score(sample);
         Assert.Equal(1, scorer.TruncatedSamples);
@@ -129,7 +129,7 @@ public class McqRecordTests
             var (ctx, cont) = scorer.EncodePair(sample.Context, " " + sample.Choices[i]);
             var all = ctx.Concat(cont).ToArray();
             var input = all[^(max + 1)..][..^1];
-            var logits = m.Transformer.PrefillAllLogits(input, 0, m.Transformer.CreateDenseCache(input.Length)).ToArray();
+            var logits = m.Runner().PrefillAllLogits(input, 0, m.Runner().CreateDenseCache(input.Length)).ToArray();
             double expected = 0;
             for (int t = 0; t < cont.Length; t++)
             {
@@ -141,7 +141,7 @@ public class McqRecordTests
 
         // The probe (analyze decisions, prune) cuts the same way and counts the sample once however often it runs.
         var lettered = McqTask.FromJsonLines("long.jsonl", [$$"""{"question":"{{story}}Where?","choices":["park","school"],"answer":0}"""], "generic").Single();
-        var probe = new Sieve.Analysis.DecisionProbe(m.Transformer, m.Tokenizer);
+        var probe = new Sieve.Analysis.DecisionProbe(m.Runner(), m.Tokenizer);
         Assert.Equal(max, probe.Prepare(lettered).Prompt.Length);
         probe.Prepare(lettered);
         Assert.Equal(1, probe.TruncatedSamples);

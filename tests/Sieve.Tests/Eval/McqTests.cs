@@ -35,7 +35,7 @@ public class McqTests
     public void LogLikelihoodsAccAndAccNormMatchAnIndependentComputation()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var scorer = new McqScorer(m.Transformer, m.Tokenizer);
+        var scorer = new McqScorer(m.Runner(), m.Tokenizer);
         var result = scorer.Score(Cloze);
         int vocab = m.Config.VocabSize;
         var expected = new double[Cloze.Choices.Count];
@@ -69,7 +69,7 @@ public class McqTests
         Assert.Equal(("Lily gave the ball to Tom because Tom", " was sad."), sample.Request(1));
 
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var result = new McqScorer(m.Transformer, m.Tokenizer).Score(sample);
+        var result = new McqScorer(m.Runner(), m.Tokenizer).Score(sample);
         int vocab = m.Config.VocabSize;
         for (int i = 0; i < 2; i++)
         {
@@ -114,7 +114,7 @@ public class McqTests
     public void TrailingContextSpaceMovesToTheContinuation()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var scorer = new McqScorer(m.Transformer, m.Tokenizer);
+        var scorer = new McqScorer(m.Runner(), m.Tokenizer);
         var (c1, t1) = scorer.EncodePair("Once upon a", " time");
         var (c2, t2) = scorer.EncodePair("Once upon a ", "time");
         Assert.Equal(c1, c2);
@@ -125,12 +125,12 @@ public class McqTests
     public void ProbeCostsOneForwardPassPerSampleAndItsLastLayerIsEvalAcc()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var probe = new DecisionProbe(m.Transformer, m.Tokenizer);
-        var decisions = Lettered.Select(probe.Probe).ToList();
+        var probe = new DecisionProbe(m.Runner(), m.Tokenizer);
+        var decisions = Lettered.Select(s => probe.Probe(s)).ToList();
         Assert.Equal(Lettered.Length, probe.ForwardPasses);
         Assert.All(decisions, d => Assert.Equal(m.Config.LayerCount + 1, d.OptionLogits.Length));
 
-        var scorer = new McqScorer(m.Transformer, m.Tokenizer);
+        var scorer = new McqScorer(m.Runner(), m.Tokenizer);
         var eval = McqEvaluation.Run(scorer, Lettered, "stories260K", "test");
         for (int i = 0; i < Lettered.Length; i++)
         {
@@ -199,14 +199,14 @@ public class McqTests
     public void ContinuationTasksAreProbedAtTheirFirstDistinguishingToken()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var probe = new DecisionProbe(m.Transformer, m.Tokenizer);
+        var probe = new DecisionProbe(m.Runner(), m.Tokenizer);
         var sample = new McqSample("c", "Once upon a time, there was a little", ["girl", "dog", "tree"], 0);
         var d = probe.Probe(sample);
         Assert.Equal(1, probe.ForwardPasses);
         var last = d.OptionLogits[^1];
         // The read-out at the last layer is the model's own next-token logits for those first tokens.
         var ctx = m.Tokenizer.Encode(sample.Context);
-        var logits = m.Transformer.Prefill(ctx, 0, m.Transformer.CreateDenseCache(ctx.Length)).ToArray();
+        var logits = m.Runner().Prefill(ctx, 0, m.Runner().CreateDenseCache(ctx.Length)).ToArray();
         for (int i = 0; i < 3; i++)
         {
             var first = m.Tokenizer.Encode(sample.Context + " " + sample.Choices[i])[ctx.Length];

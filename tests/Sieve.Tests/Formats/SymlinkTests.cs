@@ -19,7 +19,7 @@ public class SymlinkTests
     {
         using var m = SieveModel.Load(path, new SieveModelOptions { Threads = 1 });
         var tokens = m.Tokenizer.Encode(Text);
-        var tf = m.Transformer;
+        var tf = m.Runner();
         return (tokens, tf.Prefill(tokens, 0, tf.CreateDenseCache(tokens.Length)).ToArray());
     }
 
@@ -107,7 +107,7 @@ public class SymlinkTests
         Assert.Equal("huggingface", ck.Format);
         var tokens = Sieve.Tokenization.TokenizerFactory.FromHuggingFace(ck.Path).Encode(Text);
         using var pool = new Sieve.Threading.WorkerPool(1);
-        var tf = new Transformer(ck.Config, ck.Weights, pool);
+        var tf = new ForwardRunner(new Transformer(ck.Config, ck.Weights), pool);
         return (tokens, tf.Prefill(Prompt, 0, tf.CreateDenseCache(Prompt.Length)).ToArray());
     }
 

@@ -72,15 +72,15 @@ public class PaddedVocabularyTests
         // The test above is only meaningful if the model does favour padded rows: the unmasked argmax reaches them.
         using var m = SieveModel.Load(Padded.Value);
         var prompt = m.Tokenizer.Encode("Once upon a time");
-        var cache = m.Transformer.CreateDenseCache(prompt.Length + 64);
-        var logits = m.Transformer.Prefill(prompt, 0, cache).ToArray();
+        var cache = m.Runner().CreateDenseCache(prompt.Length + 64);
+        var logits = m.Runner().Prefill(prompt, 0, cache).ToArray();
         int pastEnd = 0;
         for (int pos = prompt.Length; pos < prompt.Length + 64; pos++)
         {
             int raw = TensorPrimitives.IndexOfMax(logits);
             if (raw >= m.Tokenizer.VocabSize) pastEnd++;
             int next = TensorPrimitives.IndexOfMax(logits.AsSpan(0, m.Tokenizer.VocabSize));
-            logits = m.Transformer.Decode(next, pos, cache).ToArray();
+            logits = m.Runner().Decode(next, pos, cache).ToArray();
         }
         Assert.True(pastEnd > 0, "the unmasked argmax never left the tokenizer's 300 ids");
     }

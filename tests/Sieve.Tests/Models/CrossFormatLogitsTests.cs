@@ -21,7 +21,7 @@ public class CrossFormatLogitsTests
     {
         using var checkpoint = CheckpointLoader.Load(path);
         using var pool = new WorkerPool(2);
-        var tf = new Transformer(checkpoint.Config, checkpoint.Weights, pool);
+        var tf = new ForwardRunner(new Transformer(checkpoint.Config, checkpoint.Weights), pool);
         return tf.Prefill(Prompt, 0, tf.CreateDenseCache(Prompt.Length)).ToArray();
     }
 

@@ -10,7 +10,7 @@ public class ForwardPassTests
     public void PrefillLogitsEqualStepByStepDecode()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var tf = m.Transformer;
+        var tf = m.Runner();
         int[] prompt = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376];
         var prefill = tf.Prefill(prompt, 0, tf.CreateDenseCache(64)).ToArray();
         var cache = tf.CreateDenseCache(64);
@@ -26,8 +26,8 @@ public class ForwardPassTests
         using var whole = SieveModel.Load(Fixtures.Stories260KGguf, new SieveModelOptions { MaxBatch = 64 }, pool);
         using var chunked = SieveModel.Load(Fixtures.Stories260KGguf, new SieveModelOptions { MaxBatch = 3 }, pool);
         int[] prompt = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298];
-        var a = whole.Transformer.PrefillAllLogits(prompt, 0, whole.Transformer.CreateDenseCache(16)).ToArray();
-        var b = chunked.Transformer.PrefillAllLogits(prompt, 0, chunked.Transformer.CreateDenseCache(16)).ToArray();
+        var a = whole.Runner().PrefillAllLogits(prompt, 0, whole.Runner().CreateDenseCache(16)).ToArray();
+        var b = chunked.Runner().PrefillAllLogits(prompt, 0, chunked.Runner().CreateDenseCache(16)).ToArray();
         Assert.Equal(a.Length, b.Length);
         for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 4);
     }
@@ -48,8 +48,7 @@ public class ForwardPassTests
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
         var rec = new Recorder();
-        m.Transformer.Hook = rec;
-        m.Transformer.Prefill([1, 403, 407], 0, m.Transformer.CreateDenseCache(8));
+        m.Runner().Prefill([1, 403, 407], 0, m.Runner().CreateDenseCache(8), ForwardOptions.WithHooks(rec));
         foreach (var site in Enum.GetValues<ActivationSite>())
             Assert.Equal(m.Config.LayerCount, rec.Seen.Count(s => s.Site == site));
         Assert.Contains(rec.Seen, s => s.Site == ActivationSite.FfnAct && s.Width == m.Config.FfnDim && s.Count == 3);
@@ -65,9 +64,8 @@ public class ForwardPassTests
     public void HookCanRewriteActivations()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var before = m.Transformer.Prefill([1, 403], 0, m.Transformer.CreateDenseCache(4)).ToArray();
-        m.Transformer.Hook = new ZeroFfn();
-        var after = m.Transformer.Prefill([1, 403], 0, m.Transformer.CreateDenseCache(4)).ToArray();
+        var before = m.Runner().Prefill([1, 403], 0, m.Runner().CreateDenseCache(4)).ToArray();
+        var after = m.Runner().Prefill([1, 403], 0, m.Runner().CreateDenseCache(4), ForwardOptions.WithHooks(new ZeroFfn())).ToArray();
         Assert.NotEqual(before, after);
     }
 
@@ -75,18 +73,16 @@ public class ForwardPassTests
     public void RemovingALayerChangesLogitsAndKvOnlyLeavesResidualUntouched()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var tf = m.Transformer;
+        var tf = m.Runner();
         int[] prompt = [1, 403, 407];
         var full = tf.Prefill(prompt, 0, tf.CreateDenseCache(4)).ToArray();
-        tf.Plan = LayerPlan.Removing(5, [4]);
-        var removed = tf.Prefill(prompt, 0, tf.CreateDenseCache(4)).ToArray();
+        var removed = tf.Prefill(prompt, 0, tf.CreateDenseCache(4), ForwardOptions.WithPlan(LayerPlan.Removing(5, [4]))).ToArray();
         Assert.NotEqual(full, removed);
         // KvOnly in prefill leaves the residual exactly as Skip does; only the cache differs.
         var modes = Enumerable.Repeat(LayerMode.Full, 5).ToArray();
         var prefillModes = (LayerMode[])modes.Clone();
         prefillModes[4] = LayerMode.KvOnly;
-        tf.Plan = new LayerPlan(prefillModes, modes);
-        var kvOnly = tf.Prefill(prompt, 0, tf.CreateDenseCache(4)).ToArray();
+        var kvOnly = tf.Prefill(prompt, 0, tf.CreateDenseCache(4), ForwardOptions.WithPlan(new LayerPlan(prefillModes, modes))).ToArray();
         Assert.Equal(removed, kvOnly);
     }
 
@@ -94,6 +90,6 @@ public class ForwardPassTests
     public void ATokenOutsideTheVocabularyIsRefused()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        Assert.Throws<ArgumentOutOfRangeException>(() => m.Transformer.Prefill([1, 99999], 0, m.Transformer.CreateDenseCache(4)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.Runner().Prefill([1, 99999], 0, m.Runner().CreateDenseCache(4)));
     }
 }

@@ -49,7 +49,7 @@ public class NaiveReferenceTests
 
         int[] tokens = [3, 17, 5, 39, 0, 22, 11];
         using var pool = new WorkerPool(2);
-        var tf = new Transformer(config, weights, pool, maxBatch: 4);   // 7 tokens: two prefill chunks
+        var tf = new ForwardRunner(new Transformer(config, weights), pool, maxTokens: 4);   // 7 tokens: two prefill chunks
         var engine = tf.PrefillAllLogits(tokens, 0, tf.CreateDenseCache(16)).ToArray();
         var naive = Naive(config, weights, tokens);
         for (int i = 0; i < naive.Length; i++)

@@ -14,7 +14,7 @@ public class QuantizedModelTests(ITestOutputHelper output)
     /// <summary>Quantized weights with 8-bit activations against the same values in F32: about 1e-2 is the activation cost.</summary>
     const double QuantizedLogitRelativeRms = 2e-2;
 
-    static Transformer Open(LoadedCheckpoint c, WorkerPool pool) => new(c.Config, c.Weights, pool);
+    static ForwardRunner Open(LoadedCheckpoint c, WorkerPool pool) => new(new Transformer(c.Config, c.Weights), pool);
 
     [Theory]
     [InlineData("q8_0")]

@@ -14,13 +14,13 @@ public class PruningTests
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
         var samples = Task();
-        var a = new IterativePruning(m.Transformer, m.Tokenizer, samples).Greedy(2);
-        var b = new IterativePruning(m.Transformer, m.Tokenizer, samples).Greedy(2);
+        var a = new IterativePruning(m.Runner(), m.Tokenizer, samples).Greedy(2);
+        var b = new IterativePruning(m.Runner(), m.Tokenizer, samples).Greedy(2);
         Assert.Equal(a.Select(s => string.Join(",", s.RemovedLayers)), b.Select(s => string.Join(",", s.RemovedLayers)));
         Assert.Equal(a.Select(s => s.Accuracy), b.Select(s => s.Accuracy));
 
         // Exhaustive: remove each candidate layer once (not the first or last), keep the best by accuracy, then margin.
-        var eval = new IterativePruning(m.Transformer, m.Tokenizer, samples);
+        var eval = new IterativePruning(m.Runner(), m.Tokenizer, samples);
         var trials = Enumerable.Range(1, m.Config.LayerCount - 2).Select(l => (Layer: l, Step: eval.Evaluate([l]).Step)).ToList();
         var best = trials.OrderByDescending(t => t.Step.Accuracy).ThenByDescending(t => t.Step.FinalMargin).ThenBy(t => t.Layer).First();
         Assert.Equal([best.Layer], a[1].RemovedLayers);
@@ -38,11 +38,10 @@ public class PruningTests
             var path = Path.Combine(dir, "pruned.gguf");
             PrunedModelWriter.Write(m, [1, 3], path);
             int[] prompt = [1, 403, 407, 261, 378, 432];
-            m.Transformer.Plan = LayerPlan.Removing(m.Config.LayerCount, [1, 3]);
-            var skipped = m.Transformer.Prefill(prompt, 0, m.Transformer.CreateDenseCache(8)).ToArray();
+            var skipped = m.Runner().Prefill(prompt, 0, m.Runner().CreateDenseCache(8), ForwardOptions.WithPlan(LayerPlan.Removing(m.Config.LayerCount, [1, 3]))).ToArray();
             using var p = SieveModel.Load(path);
             Assert.Equal(3, p.Config.LayerCount);
-            var written = p.Transformer.Prefill(prompt, 0, p.Transformer.CreateDenseCache(8)).ToArray();
+            var written = p.Runner().Prefill(prompt, 0, p.Runner().CreateDenseCache(8)).ToArray();
             Assert.Equal(skipped, written);
         }
         finally { Directory.Delete(dir, true); }
@@ -52,7 +51,7 @@ public class PruningTests
     public void BlockInfluenceIsOneMinusCosineBetweenBlockInputAndOutput()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
-        var bi = BlockInfluence.Measure(m.Transformer, [[1, 403, 407, 261, 378, 432, 383]]);
+        var bi = BlockInfluence.Measure(m.Runner(), [[1, 403, 407, 261, 378, 432, 383]]);
         Assert.Equal(m.Config.LayerCount, bi.Length);
         Assert.All(bi, v => Assert.InRange(v, 0.0, 2.0));
         Assert.Contains(bi, v => v > 1e-3);
@@ -65,22 +64,21 @@ public class PruningTests
         var samples = Task();
         var calibration = CalibrationSet.FromTask(m.Tokenizer, samples, 512);
         Assert.Equal(samples.Count, calibration.Windows.Count);
-        var trace = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration).Greedy(2, PruningCriterion.Nll);
-        var again = new IterativePruning(m.Transformer, m.Tokenizer, samples, calibration).Greedy(2, PruningCriterion.Nll);
+        var trace = new IterativePruning(m.Runner(), m.Tokenizer, samples, calibration).Greedy(2, PruningCriterion.Nll);
+        var again = new IterativePruning(m.Runner(), m.Tokenizer, samples, calibration).Greedy(2, PruningCriterion.Nll);
         Assert.Equal(trace.Select(s => string.Join(",", s.RemovedLayers)), again.Select(s => string.Join(",", s.RemovedLayers)));
 
         // Mean NLL per token by hand: every window, every next token, log-softmax in double precision.
         double Nll(int removed)
         {
-            m.Transformer.Plan = LayerPlan.Removing(m.Config.LayerCount, [removed]);
-            try
+            var options = ForwardOptions.WithPlan(LayerPlan.Removing(m.Config.LayerCount, [removed]));
             {
                 double sum = 0;
                 long n = 0;
                 int vocab = m.Config.VocabSize;
                 foreach (var w in calibration.Windows)
                 {
-                    var logits = m.Transformer.PrefillAllLogits(w, 0, m.Transformer.CreateDenseCache(w.Length)).ToArray();
+                    var logits = m.Runner().PrefillAllLogits(w, 0, m.Runner().CreateDenseCache(w.Length), options).ToArray();
                     for (int i = 0; i + 1 < w.Length; i++)
                     {
                         var row = logits.AsSpan(i * vocab, vocab).ToArray().Select(v => (double)v).ToArray();
@@ -91,7 +89,6 @@ public class PruningTests
                 }
                 return sum / n;
             }
-            finally { m.Transformer.Plan = LayerPlan.Full(m.Config.LayerCount); }
         }
         var nll = Enumerable.Range(1, m.Config.LayerCount - 2).Select(l => (Layer: l, Nll: Nll(l))).ToList();
         var best = nll.OrderBy(t => t.Nll).ThenBy(t => t.Layer).First();
@@ -127,12 +124,10 @@ public class PruningTests
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
         int[] prompt = [1, 403, 407, 261, 378, 432, 383];
-        var ad = AngularDistance.Measure(m.Transformer, [prompt]);
+        var ad = AngularDistance.Measure(m.Runner(), [prompt]);
         // The captured last state, through the final norm and LM head, is the model's own logits.
         var capture = new ResidualCapture(m.Config.LayerCount, m.Config.Dim, prompt.Length - 1);
-        m.Transformer.Hook = capture;
-        var logits = m.Transformer.Prefill(prompt, 0, m.Transformer.CreateDenseCache(prompt.Length)).ToArray();
-        m.Transformer.Hook = null;
+        var logits = m.Runner().Prefill(prompt, 0, m.Runner().CreateDenseCache(prompt.Length), ForwardOptions.WithHooks(capture)).ToArray();
         var normed = new float[m.Config.Dim];
         Sieve.Kernels.RmsNorm.Apply(capture.States[^1], m.Checkpoint.Weights.OutputNorm, m.Config.NormEps, normed);
         var row = new float[m.Config.Dim];
@@ -165,13 +160,11 @@ public class PruningTests
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
         var samples = Task();
         var prompts = samples.Select(s => m.Tokenizer.Encode(s.Context)).ToList();
-        var trace = new IterativePruning(m.Transformer, m.Tokenizer, samples).ByRecomputedImportance(() => BlockInfluence.Measure(m.Transformer, prompts), 2);
-        var dense = BlockInfluence.Measure(m.Transformer, prompts);
+        var trace = new IterativePruning(m.Runner(), m.Tokenizer, samples).ByRecomputedImportance(plan => BlockInfluence.Measure(m.Runner(), prompts, plan), 2);
+        var dense = BlockInfluence.Measure(m.Runner(), prompts);
         int first = Enumerable.Range(0, m.Config.LayerCount).OrderBy(l => dense[l]).First();
         Assert.Equal([first], trace[1].RemovedLayers);
-        m.Transformer.Plan = LayerPlan.Removing(m.Config.LayerCount, [first]);
-        var pruned = BlockInfluence.Measure(m.Transformer, prompts);
-        m.Transformer.Plan = LayerPlan.Full(m.Config.LayerCount);
+        var pruned = BlockInfluence.Measure(m.Runner(), prompts, LayerPlan.Removing(m.Config.LayerCount, [first]));
         Assert.True(double.IsNaN(pruned[first]));
         int second = Enumerable.Range(0, m.Config.LayerCount).Where(l => l != first).OrderBy(l => pruned[l]).First();
         Assert.Equal(new[] { first, second }.Order(), trace[2].RemovedLayers);
@@ -184,14 +177,12 @@ public class PruningTests
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
         var samples = Task();
-        var full = new IterativePruning(m.Transformer, m.Tokenizer, samples) { ReusePrefixStates = false };
-        var reuse = new IterativePruning(m.Transformer, m.Tokenizer, samples) { ReusePrefixStates = true };
+        var full = new IterativePruning(m.Runner(), m.Tokenizer, samples) { ReusePrefixStates = false };
+        var reuse = new IterativePruning(m.Runner(), m.Tokenizer, samples) { ReusePrefixStates = true };
         var a = full.Greedy(3, criterion);
         var b = reuse.Greedy(3, criterion);
         Assert.Equal(a.Select(x => string.Join(",", x.RemovedLayers)), b.Select(x => string.Join(",", x.RemovedLayers)));
         Assert.Equal(a.Select(x => x.Accuracy), b.Select(x => x.Accuracy));
         Assert.Equal(a.Select(x => x.FinalMargin), b.Select(x => x.FinalMargin));
-        Assert.Equal(LayerPlan.Full(m.Config.LayerCount).ToString(), m.Transformer.Plan.ToString());   // plan and hook restored
-        Assert.Null(m.Transformer.Hook);
     }
 }

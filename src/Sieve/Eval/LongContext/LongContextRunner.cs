@@ -21,7 +21,7 @@ public sealed record LongContextResult(string Task, string Kv, string Budget, in
 public static class LongContextRunner
 {
     /// <param name="createCache">Builds each sample's cache (default: <paramref name="spec"/> for the model); a seam for wrappers.</param>
-    public static LongContextResult Run(Transformer model, TextTokenizer tokenizer, IReadOnlyList<LongContextSample> samples, KvCacheSpec spec, int contextTokens,
+    public static LongContextResult Run(ForwardRunner model, TextTokenizer tokenizer, IReadOnlyList<LongContextSample> samples, KvCacheSpec spec, int contextTokens,
         Func<int, IKvCache>? createCache = null)
     {
         var clock = Stopwatch.StartNew();

@@ -1,14 +1,18 @@
 using Sieve.Formats;
 using Sieve.Generation;
+using Sieve.Models;
 using Sieve.Tensors;
 using Sieve.Threading;
 using Sieve.Tokenization;
 
-namespace Sieve.Models;
+namespace Sieve;
 
 /// <summary>
-/// A checkpoint ready to run: weights mapped from disk, its tokenizer, and the forward pass over them. The one
-/// entry point for the CLI, the HTTP server and library users.
+/// A checkpoint ready to run: weights mapped from disk, its tokenizer, and the threads to run on. The one entry
+/// point for the CLI, the HTTP server and library users. Immutable and thread-safe: each thread that runs the
+/// model takes its own <see cref="ForwardRunner"/> (scratch buffers) or <see cref="Generator"/>, and each
+/// conversation its own <see cref="Sequence"/>; a <see cref="Scheduler"/> batches many requests into one runner.
+/// Runners on different threads share <see cref="Pool"/>, taking turns region by region.
 /// </summary>
 public sealed class SieveModel : IDisposable
 {
@@ -16,11 +20,14 @@ public sealed class SieveModel : IDisposable
     public TextTokenizer Tokenizer { get; }
     public Transformer Transformer { get; }
     public ModelConfig Config => Checkpoint.Config;
+    public WorkerPool Pool { get; }
+    readonly int _maxBatch;
     readonly WorkerPool? _ownedPool;
 
-    SieveModel(LoadedCheckpoint checkpoint, TextTokenizer tokenizer, Transformer transformer, WorkerPool? ownedPool)
+    SieveModel(LoadedCheckpoint checkpoint, TextTokenizer tokenizer, Transformer transformer, WorkerPool pool, bool ownsPool, int maxBatch)
     {
-        Checkpoint = checkpoint; Tokenizer = tokenizer; Transformer = transformer; _ownedPool = ownedPool;
+        Checkpoint = checkpoint; Tokenizer = tokenizer; Transformer = transformer; Pool = pool; _maxBatch = maxBatch;
+        _ownedPool = ownsPool ? pool : null;
     }
 
     /// <summary>Loads a .gguf file, a Hugging Face folder or a llama2.c .bin (with its tokenizer.bin).</summary>
@@ -38,8 +45,7 @@ public sealed class SieveModel : IDisposable
                 throw new ModelFileException(TokenizerFile(checkpoint, options),
                     $"the tokenizer has {tokenizer.VocabSize} tokens but the model's token embedding ({checkpoint.Path}) has only {checkpoint.Config.VocabSize} rows: they do not belong together");
             var owned = pool == null ? new WorkerPool(options.Threads > 0 ? options.Threads : WorkerPool.DefaultThreadCount) : null;
-            var transformer = new Transformer(checkpoint.Config, checkpoint.Weights, pool ?? owned!, options.MaxBatch);
-            return new SieveModel(checkpoint, tokenizer, transformer, owned);
+            return new SieveModel(checkpoint, tokenizer, new Transformer(checkpoint.Config, checkpoint.Weights), pool ?? owned!, owned != null, Math.Max(1, options.MaxBatch));
         }
         catch
         {
@@ -71,7 +77,14 @@ public sealed class SieveModel : IDisposable
         _ => o.TokenizerPath ?? c.TokenizerPath ?? c.Path,
     };
 
-    public Generator CreateGenerator() => new(Transformer, Tokenizer);
+    /// <summary>Scratch for running this model on one thread (at most <paramref name="maxTokens"/> rows per step; 0: the load option).</summary>
+    public ForwardRunner CreateRunner(int maxTokens = 0) => new(Transformer, Pool, maxTokens > 0 ? maxTokens : _maxBatch);
+
+    /// <summary>Generation on the calling thread, with its own runner.</summary>
+    public Generator CreateGenerator() => new(CreateRunner(), Tokenizer);
+
+    /// <summary>A scheduler that batches concurrent requests on its own thread (dispose it to stop).</summary>
+    public Scheduler CreateScheduler(SchedulerOptions? options = null) => new(this, options ?? new SchedulerOptions());
 
     /// <summary>The type most weight bytes are stored in (what llama.cpp calls the file type).</summary>
     public string WeightTypeSummary

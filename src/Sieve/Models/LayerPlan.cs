@@ -1,6 +1,4 @@
-using Sieve.Models;
-
-namespace Sieve.Pruning;
+namespace Sieve.Models;
 
 /// <summary>Which layers run, and how, in each stage. The default runs every layer fully in both.</summary>
 public sealed class LayerPlan

@@ -1,4 +1,4 @@
-namespace Sieve.Models;
+namespace Sieve;
 
 public sealed record SieveModelOptions
 {
@@ -6,6 +6,6 @@ public sealed record SieveModelOptions
     public int Threads { get; init; }
     /// <summary>A llama2.c tokenizer.bin, when it is not beside the checkpoint.</summary>
     public string? TokenizerPath { get; init; }
-    /// <summary>Prompt rows per prefill step.</summary>
+    /// <summary>Rows per forward step (a prefill chunk, or all sequences of a batched step together).</summary>
     public int MaxBatch { get; init; } = 512;
 }

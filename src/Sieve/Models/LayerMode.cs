@@ -1,4 +1,4 @@
-namespace Sieve.Pruning;
+namespace Sieve.Models;
 
 /// <summary>What one layer does in one stage.</summary>
 public enum LayerMode

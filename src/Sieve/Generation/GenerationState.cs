@@ -1,0 +1,101 @@
+using System.Text;
+using Sieve.Tokenization;
+
+namespace Sieve.Generation;
+
+/// <summary>
+/// One request's side of generation, apart from the forward pass: the sampler and its history, streaming complete
+/// UTF-8 text with stop strings held back, and the stop rules (end of generation, stop string, token budget, full
+/// cache). The single-sequence <see cref="Generator"/> and the batching <see cref="Scheduler"/> both drive it, so
+/// a request gives the same text either way.
+/// </summary>
+internal sealed class GenerationState
+{
+    readonly TextTokenizer _tokenizer;
+    readonly GenerationOptions _options;
+    readonly ISampler _sampler;
+    readonly List<int> _history;
+    readonly StreamingText _text;
+    readonly int _capacity, _sampleable;
+    readonly float[] _logits;
+
+    public int Generated { get; private set; }
+    public string StopReason { get; private set; } = "length";
+
+    /// <param name="capacity">Positions the sequence may fill: the step that would write past it ends generation.</param>
+    public GenerationState(TextTokenizer tokenizer, IReadOnlyList<int> prompt, GenerationOptions options, int vocab, int capacity)
+    {
+        options.Sampling.Validate();
+        if (options.StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty (it would match before every token)");
+        _tokenizer = tokenizer; _options = options; _capacity = capacity;
+        _sampler = ISampler.Create(options.Sampling);
+        _history = new List<int>(prompt);
+        _text = new StreamingText(tokenizer, options.StopStrings, stripLeadingSpace: prompt.All(t => t == tokenizer.BosId));
+        // The sampler edits logits in place, so it works on a copy of the model's buffer. Only the first
+        // `sampleable` are offered to it: a padded vocabulary has more embedding rows than tokens (real checkpoints
+        // round the rows up to a multiple of 64 or 128), and an id past the tokenizer has no text, so it must
+        // never be drawn, by greedy or any sampler. Leaving those logits out is masking them to -inf.
+        _logits = new float[vocab];
+        _sampleable = Math.Min(tokenizer.VocabSize, vocab);
+    }
+
+    /// <summary>What one sampled token led to: text to emit (if any), and the token to run next (-1: finished).</summary>
+    public readonly record struct Step(GeneratedToken? Emit, int Next);
+
+    /// <summary>Samples from the logits of position <paramref name="pos"/>-1; <paramref name="pos"/> is where the sampled token would go.</summary>
+    public Step Advance(ReadOnlySpan<float> logits, int pos)
+    {
+        logits.CopyTo(_logits);
+        int token = _sampler.Sample(_logits.AsSpan(0, _sampleable), _history);
+        Generated++;
+        _history.Add(token);
+        if (_options.StopAtEndOfGeneration && (_tokenizer.EndOfGenerationIds.Contains(token) || token == _tokenizer.EosId))
+        {
+            StopReason = "eos";
+            return new Step(null, -1);
+        }
+        var (piece, stopped) = _text.Add(token);
+        GeneratedToken? emit = piece.Length > 0 || !stopped ? new GeneratedToken(token, piece) : null;
+        if (stopped) { StopReason = "stop string"; return new Step(emit, -1); }
+        if (Generated >= _options.MaxTokens) return new Step(emit, -1);
+        if (pos >= _capacity) { StopReason = "context"; return new Step(emit, -1); }
+        return new Step(emit, token);
+    }
+
+    /// <summary>Text held back at the end (a partial stop string that never completed, or split bytes).</summary>
+    public GeneratedToken? Flush()
+    {
+        var tail = _text.Flush();
+        return tail.Length > 0 ? new GeneratedToken(-1, tail) : null;
+    }
+
+    /// <summary>Complete characters from token bytes, with text that may start a stop string held back.</summary>
+    sealed class StreamingText(TextTokenizer tokenizer, IReadOnlyList<string> stops, bool stripLeadingSpace)
+    {
+        readonly TokenStreamDecoder _decoder = new(tokenizer, atTextStart: stripLeadingSpace);
+        readonly StringBuilder _pending = new();
+        readonly int _hold = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;
+
+        public (string Text, bool Stopped) Add(int token)
+        {
+            _pending.Append(_decoder.Append(token));
+            string s = _pending.ToString();
+            foreach (var stop in stops)
+            {
+                int at = stop.Length == 0 ? -1 : s.IndexOf(stop, StringComparison.Ordinal);
+                if (at >= 0) { _pending.Clear(); return (s[..at], true); }
+            }
+            int release = Math.Max(0, s.Length - _hold);
+            _pending.Remove(0, release);
+            return (s[..release], false);
+        }
+
+        public string Flush()
+        {
+            _pending.Append(_decoder.Flush());
+            var s = _pending.ToString();
+            _pending.Clear();
+            return s;
+        }
+    }
+}

@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Sieve.Cache;
+using Sieve.Models;
+
+namespace Sieve.Generation;
+
+/// <summary>
+/// Continuous batching in the library, not tied to HTTP: requests arrive from any thread, each streams its tokens
+/// back as an <see cref="IAsyncEnumerable{T}"/>, and one thread runs the model. Each step admits waiting requests
+/// (up to <see cref="SchedulerOptions.MaxSequences"/> and the KV budget), runs one batched forward pass (a decode
+/// token for every running sequence, then prefill chunks with the rows left, as vLLM's chunked prefill and
+/// llama-server's slots do), samples per sequence and retires the finished. A cancelled or finished request leaves
+/// the batch before the next step, and its cache with it.
+/// </summary>
+public sealed class Scheduler : IDisposable
+{
+    readonly SieveModel _model;
+    readonly SchedulerOptions _options;
+    readonly ForwardRunner _runner;
+    readonly Thread _thread;
+    readonly Lock _lock = new();
+    readonly Queue<Request> _waiting = new();      // under _lock
+    readonly List<Request> _running = [];          // scheduler thread only
+    readonly SemaphoreSlim _wake = new(0);
+    readonly long _bytesPerPosition;
+    volatile bool _disposed;
+    long _reserved, _steps, _prefilled, _decoded, _shared;
+
+    public Scheduler(SieveModel model, SchedulerOptions options)
+    {
+        options.Validate();
+        _model = model; _options = options;
+        _runner = model.CreateRunner(options.MaxTokensPerStep);
+        _bytesPerPosition = 2L * model.Config.LayerCount * model.Config.KvDim * sizeof(float);
+        _thread = new Thread(Loop) { IsBackground = true, Name = "sieve-scheduler" };
+        _thread.Start();
+    }
+
+    public SchedulerOptions Options => _options;
+
+    /// <summary>What the scheduler holds now; KV bytes are read from the running caches' own accounting.</summary>
+    public SchedulerStats Stats
+    {
+        get
+        {
+            lock (_lock)
+                return new SchedulerStats(_waiting.Count, _runningCount, _kvBytes,
+                    Interlocked.Read(ref _reserved), Interlocked.Read(ref _steps), Interlocked.Read(ref _prefilled), Interlocked.Read(ref _decoded), Interlocked.Read(ref _shared));
+        }
+    }
+
+    // Published by the scheduler thread (under _lock) whenever the batch changes: the running count and the bytes
+    // their caches report, read on that thread so no cache is asked while it is being written.
+    int _runningCount;
+    long _kvBytes;
+
+    void Publish()
+    {
+        long bytes = 0;
+        foreach (var r in _running) bytes += r.Running.Cache.Memory.Bytes;
+        lock (_lock) { _runningCount = _running.Count; _kvBytes = bytes; }
+    }
+
+    /// <summary>Generates from <paramref name="prompt"/> in a fresh sequence (cache of <see cref="GenerationOptions.Cache"/> or the scheduler's default).</summary>
+    public IAsyncEnumerable<GeneratedToken> GenerateAsync(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default) =>
+        Submit(prompt, options, null, cancel).Tokens;
+
+    public IAsyncEnumerable<GeneratedToken> GenerateAsync(string prompt, GenerationOptions options, CancellationToken cancel = default) =>
+        Submit(_model.Tokenizer.Encode(prompt), options, null, cancel).Tokens;
+
+    /// <summary>
+    /// Queues a request and returns at once; its tokens stream from <see cref="ScheduledGeneration.Tokens"/> and
+    /// its timings complete <see cref="ScheduledGeneration.Completion"/>. With <paramref name="sequence"/> (a chat),
+    /// only the part of the prompt the sequence does not hold is prefilled, and afterwards it holds the reply too.
+    /// Errors about the request itself (a prompt longer than the context, a KV need beyond the whole budget) are
+    /// thrown here, before it is queued.
+    /// </summary>
+    public ScheduledGeneration Submit(IReadOnlyList<int> prompt, GenerationOptions options, Sequence? sequence = null, CancellationToken cancel = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int context = options.ContextLength > 0 ? Math.Min(options.ContextLength, _model.Config.ContextLength) : _model.Config.ContextLength;
+        if (sequence != null) context = Math.Min(context, sequence.Cache.Capacity);
+        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens (and the vocabulary adds no BOS)");
+        if (prompt.Count >= context) throw new ContextLengthException(prompt.Count, context);
+        int capacity = sequence?.Cache.Capacity ?? (int)Math.Min(context, (long)prompt.Count + Math.Max(0, options.MaxTokens));
+        long need = capacity * _bytesPerPosition;
+        if (_options.KvBudgetBytes > 0 && need > _options.KvBudgetBytes) throw new KvBudgetException(need, _options.KvBudgetBytes, capacity);
+        foreach (int t in prompt)
+            if ((uint)t >= (uint)_model.Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(prompt), $"token id {t} is outside the vocabulary (0..{_model.Config.VocabSize - 1})");
+        var state = new GenerationState(_model.Tokenizer, prompt, options, _model.Config.VocabSize, Math.Min(context, capacity));
+        if (sequence != null && Interlocked.Exchange(ref sequence.Busy, 1) != 0)
+            throw new InvalidOperationException("this sequence is already generating; a sequence runs one request at a time");
+        var request = new Request(prompt.ToArray(), options, state, sequence, capacity, need, cancel);
+        request.CancelRegistration = cancel.Register(() => { request.Cancelled = true; _wake.Release(); });
+        lock (_lock) _waiting.Enqueue(request);
+        _wake.Release();
+        return new ScheduledGeneration(Read(request), request.Done.Task);
+    }
+
+    async IAsyncEnumerable<GeneratedToken> Read(Request r, [EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        try
+        {
+            await foreach (var token in r.Output.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
+                yield return token;
+        }
+        finally
+        {
+            // A consumer that stops reading (break, dispose, its own token) ends the request.
+            if (!r.Output.Reader.Completion.IsCompleted) { r.Cancelled = true; _wake.Release(); }
+        }
+    }
+
+    void Loop()
+    {
+        var segments = new List<BatchSegment>();
+        var owners = new List<Request>();
+        while (!_disposed)
+        {
+            Retire(r => r.Cancelled, r => new OperationCanceledException(r.Cancel));
+            Admit();
+            if (_running.Count == 0)
+            {
+                _wake.Wait();
+                continue;
+            }
+            segments.Clear(); owners.Clear();
+            int rows = 0;
+            foreach (var r in _running)   // decode tokens first: a running reply never waits behind a prompt
+                if (r.Pending >= 0)
+                {
+                    segments.Add(BatchSegment.Decode(r.Running.Cache, r.Pending, r.Running.Position, r.Running.Options));
+                    owners.Add(r);
+                    rows++;
+                }
+            foreach (var r in _running)
+                if (r.Pending < 0 && r.Prefilled < r.Prompt.Length && rows < _options.MaxTokensPerStep)
+                {
+                    int n = Math.Min(r.Prompt.Length - r.Prefilled, _options.MaxTokensPerStep - rows);
+                    bool last = r.Prefilled + n == r.Prompt.Length;
+                    segments.Add(BatchSegment.Prefill(r.Running.Cache, r.Prompt.AsMemory(r.Prefilled, n), r.Running.Position, last, r.Running.Options));
+                    owners.Add(r);
+                    rows += n;
+                }
+            try
+            {
+                _runner.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(segments));
+            }
+            catch (Exception e)
+            {
+                // A failed step leaves its sequences' caches half-written: end those requests with the error.
+                var failed = owners.ToHashSet();
+                Retire(failed.Contains, _ => e);
+                continue;
+            }
+            Interlocked.Increment(ref _steps);
+            for (int i = 0; i < owners.Count; i++)
+            {
+                var r = owners[i];
+                var seg = segments[i];
+                if (seg.Stage == ForwardStage.Decode)
+                {
+                    r.Running.Stored(r.Pending);
+                    Interlocked.Increment(ref _decoded);
+                }
+                else
+                {
+                    r.Running.Stored(seg.Tokens.Span);
+                    r.Prefilled += seg.Count;
+                    Interlocked.Add(ref _prefilled, seg.Count);
+                    if (seg.LogitRows == 0) continue;
+                    r.PrefillSeconds = r.Clock.Elapsed.TotalSeconds;
+                    r.Clock.Restart();
+                }
+                var step = r.State.Advance(_runner.Logits(i), r.Running.Position);
+                if (step.Emit is { } emit) r.Output.Writer.TryWrite(emit);
+                r.Pending = step.Next;
+                if (step.Next < 0) r.Finished = true;
+            }
+            Retire(r => r.Finished, _ => null);
+            Publish();
+        }
+        Retire(_ => true, _ => new ObjectDisposedException(nameof(Scheduler)));
+        lock (_lock)
+            while (_waiting.TryDequeue(out var r)) Finish(r, new ObjectDisposedException(nameof(Scheduler)));
+    }
+
+    /// <summary>Moves waiting requests into the batch in arrival order while the sequence limit and KV budget allow.</summary>
+    void Admit()
+    {
+        while (true)
+        {
+            Request r;
+            lock (_lock)
+            {
+                // Cancelled while waiting: end them here, they never cost a cache.
+                while (_waiting.TryPeek(out var w) && w.Cancelled) Finish(_waiting.Dequeue(), new OperationCanceledException(w.Cancel));
+                if (!_waiting.TryPeek(out r!) || _running.Count >= _options.MaxSequences) return;
+                // The head waits for memory rather than letting later, smaller requests overtake it forever.
+                if (_options.KvBudgetBytes > 0 && _reserved + r.Need > _options.KvBudgetBytes) return;
+                _waiting.Dequeue();
+            }
+            try
+            {
+                Start(r);
+            }
+            catch (Exception e)
+            {
+                Finish(r, e);
+                continue;
+            }
+            Interlocked.Add(ref _reserved, r.Need);
+            _running.Add(r);
+            Publish();
+        }
+    }
+
+    void Start(Request r)
+    {
+        if (r.Sequence == null)
+        {
+            var spec = r.Options.Cache ?? _options.Cache;
+            r.Sequence = new Sequence(_runner.CreateCache(spec, r.Capacity), r.Options.Forward);
+            if (_options.SharePrefixes) SharePrefix(r);
+        }
+        r.Cached = r.Sequence.ReusePrefix(r.Prompt);
+        r.Prefilled = r.Cached;
+        r.Clock.Restart();
+    }
+
+    /// <summary>Copies the longest prompt prefix another running sequence already holds (llama.cpp's seq_cp).</summary>
+    void SharePrefix(Request r)
+    {
+        Sequence? best = null;
+        int bestLength = 0;
+        foreach (var other in _running)
+        {
+            var held = other.Running.Tokens;
+            int n = 0, limit = Math.Min(held.Count, r.Prompt.Length - 1);
+            while (n < limit && held[n] == r.Prompt[n]) n++;
+            if (n > bestLength) { best = other.Running; bestLength = n; }
+        }
+        if (best != null && r.Sequence!.TryCopyPrefix(best, bestLength)) Interlocked.Add(ref _shared, bestLength);
+    }
+
+    void Retire(Func<Request, bool> which, Func<Request, Exception?> error)
+    {
+        bool any = false;
+        for (int i = _running.Count - 1; i >= 0; i--)
+        {
+            var r = _running[i];
+            if (!which(r)) continue;
+            _running.RemoveAt(i);
+            Interlocked.Add(ref _reserved, -r.Need);
+            Finish(r, error(r));
+            any = true;
+        }
+        if (any) Publish();
+    }
+
+    void Finish(Request r, Exception? error)
+    {
+        r.CancelRegistration.Dispose();
+        if (error == null && r.State.Flush() is { } tail) r.Output.Writer.TryWrite(tail);
+        var stats = new GenerationStats(r.Prompt.Length, r.PrefillSeconds, r.State.Generated, r.Clock.Elapsed.TotalSeconds, r.State.StopReason, r.Cached);
+        // A scheduler-owned sequence is dropped here, and its cache with it; a caller's sequence stays theirs.
+        if (r.OwnsSequence) r.Sequence = null;
+        else Volatile.Write(ref r.Sequence!.Busy, 0);
+        r.Output.Writer.TryComplete(error);
+        if (error == null) r.Done.TrySetResult(stats);
+        else if (error is OperationCanceledException oce) r.Done.TrySetCanceled(oce.CancellationToken);
+        else r.Done.TrySetException(error);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _wake.Release();
+        _thread.Join();
+    }
+
+    sealed class Request(int[] prompt, GenerationOptions options, GenerationState state, Sequence? sequence, int capacity, long need, CancellationToken cancel)
+    {
+        public readonly int[] Prompt = prompt;
+        public readonly GenerationOptions Options = options;
+        public readonly GenerationState State = state;
+        public Sequence? Sequence = sequence;
+        /// <summary>The sequence of a started request.</summary>
+        public Sequence Running => Sequence ?? throw new InvalidOperationException("the request has not started");
+        public readonly bool OwnsSequence = sequence == null;
+        public readonly int Capacity = capacity;
+        public readonly long Need = need;
+        public readonly CancellationToken Cancel = cancel;
+        public CancellationTokenRegistration CancelRegistration;
+        public readonly Channel<GeneratedToken> Output = Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+        public readonly TaskCompletionSource<GenerationStats> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly Stopwatch Clock = new();
+        public volatile bool Cancelled;
+        public bool Finished;
+        public int Prefilled, Cached, Pending = -1;
+        public double PrefillSeconds;
+    }
+}
+
+/// <summary>A queued request: its token stream and, when it ends, its timings.</summary>
+public sealed record ScheduledGeneration(IAsyncEnumerable<GeneratedToken> Tokens, Task<GenerationStats> Completion);
+
+/// <summary>A scheduler's state at one moment.</summary>
+/// <param name="KvBytes">Bytes the running sequences' caches hold, from each cache's own accounting.</param>
+/// <param name="ReservedKvBytes">Worst-case KV bytes reserved against the budget.</param>
+/// <param name="SharedPrefixTokens">Prompt positions copied from another running sequence instead of prefilled.</param>
+public sealed record SchedulerStats(int Waiting, int Running, long KvBytes, long ReservedKvBytes, long Steps, long PrefilledTokens, long DecodedTokens, long SharedPrefixTokens);

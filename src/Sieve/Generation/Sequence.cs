@@ -1,0 +1,77 @@
+using Sieve.Cache;
+using Sieve.Models;
+
+namespace Sieve.Generation;
+
+/// <summary>
+/// One conversation's state in the engine: its KV cache, the tokens that cache holds, and its forward options
+/// (layer plan, hooks). It outlives a request, so the next chat turn prefills only what is new: the longest prefix
+/// the new prompt shares with <see cref="Tokens"/> stays cached, as llama-server's slots keep their prompt cache.
+/// </summary>
+public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
+{
+    readonly List<int> _tokens = [];
+
+    public IKvCache Cache { get; } = cache;
+    public ForwardOptions Options { get; } = options ?? ForwardOptions.Default;
+
+    /// <summary>The tokens whose keys and values the cache holds, in order (position i holds Tokens[i]).</summary>
+    public IReadOnlyList<int> Tokens => _tokens;
+
+    /// <summary>The next position to run: how many tokens the cache holds.</summary>
+    public int Position => _tokens.Count;
+
+    /// <summary>
+    /// Keeps the longest cached prefix of <paramref name="prompt"/> (at most all but its last token, whose logits the
+    /// caller needs) and forgets the rest; returns how many prompt tokens are already cached. Only caches that keep
+    /// every position exactly (dense) can resume: a compressing or sparse cache has evicted or summarised the
+    /// prompt at its prefill/decode boundary, so it starts over.
+    /// </summary>
+    public int ReusePrefix(IReadOnlyList<int> prompt)
+    {
+        int keep = 0;
+        if (CanResume)
+        {
+            int limit = Math.Min(_tokens.Count, prompt.Count - 1);
+            while (keep < limit && _tokens[keep] == prompt[keep]) keep++;
+        }
+        Truncate(keep);
+        return keep;
+    }
+
+    /// <summary>Forgets positions ≥ <paramref name="length"/>.</summary>
+    public void Truncate(int length)
+    {
+        length = Math.Clamp(length, 0, _tokens.Count);
+        Cache.Truncate(length);
+        _tokens.RemoveRange(length, _tokens.Count - length);
+    }
+
+    bool CanResume => Cache is DenseKvCache;
+
+    /// <summary>
+    /// Copies the first <paramref name="length"/> positions of <paramref name="source"/> into this empty sequence when
+    /// both keep every position (dense) and run the same plan with no hooks (a hook must see every activation of
+    /// its sequence). Returns whether it did.
+    /// </summary>
+    internal bool TryCopyPrefix(Sequence source, int length)
+    {
+        if (_tokens.Count != 0 || length <= 0 || length > source._tokens.Count) return false;
+        if (Cache is not DenseKvCache mine || source.Cache is not DenseKvCache theirs) return false;
+        if (Options.Hooks.Count != 0 || source.Options.Hooks.Count != 0 || !Equals(Options.Plan, source.Options.Plan)) return false;
+        mine.CopyPrefixFrom(theirs, length);
+        for (int i = 0; i < length; i++) _tokens.Add(source._tokens[i]);
+        return true;
+    }
+
+    /// <summary>Set while a scheduler or generator runs this sequence: one request at a time.</summary>
+    internal int Busy;
+
+    /// <summary>Records tokens the forward pass has just stored at positions Position…</summary>
+    internal void Stored(ReadOnlySpan<int> tokens)
+    {
+        foreach (int t in tokens) _tokens.Add(t);
+    }
+
+    internal void Stored(int token) => _tokens.Add(token);
+}

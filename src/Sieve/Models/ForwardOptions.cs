@@ -1,0 +1,26 @@
+namespace Sieve.Models;
+
+/// <summary>
+/// What a forward call changes about the model for one sequence: the layer plan (which layers run in which stage;
+/// POP, static pruning) and the hooks on named activations (probes, calibration, CHESS). Immutable; travels with
+/// the request, so two sequences in one batch may run different plans and hooks.
+/// </summary>
+public sealed record ForwardOptions
+{
+    public static readonly ForwardOptions Default = new();
+
+    /// <summary>null: every layer runs fully in both stages.</summary>
+    public LayerPlan? Plan { get; init; }
+
+    /// <summary>Called in order at each site they want; each sees what the ones before it wrote.</summary>
+    public IReadOnlyList<IForwardHook> Hooks { get; init; } = [];
+
+    public static ForwardOptions WithPlan(LayerPlan plan) => new() { Plan = plan };
+
+    public static ForwardOptions WithHooks(params IForwardHook[] hooks) => new() { Hooks = hooks };
+
+    /// <summary>These options with one more hook, called after the others.</summary>
+    public ForwardOptions AddHook(IForwardHook hook) => this with { Hooks = [.. Hooks, hook] };
+
+    internal LayerMode Mode(ForwardStage stage, int layer) => Plan?.Mode(stage, layer) ?? LayerMode.Full;
+}

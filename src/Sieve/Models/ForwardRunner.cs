@@ -1,0 +1,347 @@
+using System.Numerics.Tensors;
+using Sieve.Cache;
+using Sieve.Kernels;
+using Sieve.Threading;
+
+namespace Sieve.Models;
+
+/// <summary>
+/// Runs the Llama-family forward pass over a batch of sequences: one code path for prefill chunks (n rows) and
+/// decode tokens (one row each), any mix of them in one step. The matrix products run over the rows of every
+/// segment at once, so each weight is streamed from memory once per step however many sequences it carries;
+/// RoPE, attention and the KV cache work per segment, through that sequence's own <see cref="IKvCache"/>.
+/// </summary>
+/// <remarks>
+/// A runner owns scratch for <see cref="MaxTokens"/> rows and the matmul's prepared activations, so one runner
+/// serves one thread at a time; the <see cref="Transformer"/> it runs is shared. Methods change the pass only
+/// through its seams: the <see cref="ForwardOptions"/> of each segment (layer plan, hooks) and the cache.
+/// </remarks>
+public sealed class ForwardRunner
+{
+    public Transformer Model { get; }
+    public ModelConfig Config => Model.Config;
+    public ModelWeights Weights => Model.Weights;
+    public WorkerPool Pool { get; }
+
+    /// <summary>Rows one step may carry, all segments together; bounds scratch memory (rows × ffn floats).</summary>
+    public int MaxTokens { get; }
+
+    readonly MatMul _mm;
+
+    // Scratch, [MaxTokens × width] each, allocated once. x is indexed by batch row; the others by packed row,
+    // which lists only the segments a layer runs for (all of them unless plans differ between segments).
+    readonly float[] _x;      // residual stream        [n, dim]
+    readonly float[] _xb;     // normed input / output  [n, dim]
+    readonly float[] _q;      //                        [n, qDim]
+    readonly float[] _k;      //                        [n, kvDim]
+    readonly float[] _v;      //                        [n, kvDim]
+    readonly float[] _att;    // attention output       [n, qDim]
+    readonly float[] _hb;     // gate, then silu(gate)·up [n, ffn]
+    readonly float[] _hb2;    // up                     [n, ffn]
+    float[] _logits;          // [logit rows, vocab]
+    int[] _logitOffsets = [], _logitCounts = [];
+    int _lastSegments;
+
+    public ForwardRunner(Transformer model, WorkerPool pool, int maxTokens = 512)
+    {
+        Model = model; Pool = pool;
+        MaxTokens = Math.Max(1, maxTokens);
+        var c = model.Config;
+        int n = MaxTokens;
+        _mm = new MatMul(pool);
+        _x = new float[n * c.Dim];
+        _xb = new float[n * c.Dim];
+        _q = new float[n * c.QDim];
+        _k = new float[n * c.KvDim];
+        _v = new float[n * c.KvDim];
+        _att = new float[n * c.QDim];
+        _hb = new float[n * c.FfnDim];
+        _hb2 = new float[n * c.FfnDim];
+        _logits = new float[c.VocabSize];
+    }
+
+    public DenseKvCache CreateDenseCache(int capacity) => Model.CreateDenseCache(capacity, Pool);
+
+    public IKvCache CreateCache(KvCacheSpec spec, int capacity) => Model.CreateCache(spec, capacity, Pool);
+
+    // ---- one batched step ----
+
+    /// <summary>
+    /// Runs one step over <paramref name="segments"/> (at most <see cref="MaxTokens"/> rows together; one segment per
+    /// cache). Read each segment's logits with <see cref="Logits"/> until the next call.
+    /// </summary>
+    public void Run(ReadOnlySpan<BatchSegment> segments)
+    {
+        int rows = 0;
+        foreach (var s in segments) rows += Math.Max(0, s.LogitRows);
+        int vocab = Config.VocabSize;
+        if (_logits.Length < (long)rows * vocab) _logits = new float[(long)rows * vocab <= Array.MaxLength ? rows * vocab : throw new ArgumentException($"{rows} logit rows do not fit one buffer")];
+        if (_logitOffsets.Length < segments.Length) { _logitOffsets = new int[segments.Length]; _logitCounts = new int[segments.Length]; }
+        _lastSegments = 0;   // nothing readable if the step throws
+        Execute(segments, 0, default, _logits.AsSpan(0, rows * vocab));
+        int at = 0;
+        for (int i = 0; i < segments.Length; i++)
+        {
+            _logitOffsets[i] = at;
+            _logitCounts[i] = segments[i].LogitRows * vocab;
+            at += _logitCounts[i];
+        }
+        _lastSegments = segments.Length;
+    }
+
+    /// <summary>Segment <paramref name="segment"/>'s logits from the last <see cref="Run"/>: its logit rows × vocab.</summary>
+    public ReadOnlySpan<float> Logits(int segment)
+    {
+        if ((uint)segment >= (uint)_lastSegments) throw new ArgumentOutOfRangeException(nameof(segment), $"segment {segment} is not one of the last step's {_lastSegments}");
+        return _logits.AsSpan(_logitOffsets[segment], _logitCounts[segment]);
+    }
+
+    // ---- one sequence ----
+
+    /// <summary>Runs the prompt from <paramref name="startPos"/>; returns logits of the last token.</summary>
+    public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens, int startPos, IKvCache cache, ForwardOptions? options = null) =>
+        Forward(tokens, startPos, cache, ForwardStage.Prefill, allLogits: false, options);
+
+    /// <summary>Runs one token at <paramref name="pos"/>; returns its logits.</summary>
+    public ReadOnlySpan<float> Decode(int token, int pos, IKvCache cache, ForwardOptions? options = null)
+    {
+        _one[0] = token;
+        return Forward(_one, pos, cache, ForwardStage.Decode, allLogits: false, options);
+    }
+
+    readonly int[] _one = new int[1];
+
+    /// <summary>Logits for every position of <paramref name="tokens"/> (perplexity, multiple-choice scoring).</summary>
+    public ReadOnlySpan<float> PrefillAllLogits(ReadOnlySpan<int> tokens, int startPos, IKvCache cache, ForwardOptions? options = null) =>
+        Forward(tokens, startPos, cache, ForwardStage.Prefill, allLogits: true, options);
+
+    /// <summary>
+    /// One sequence through the model, in consecutive chunks of <see cref="MaxTokens"/>. Returns vocab-wide logits for
+    /// the last token, or for every token when <paramref name="allLogits"/>.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int startPos, IKvCache cache, ForwardStage stage, bool allLogits, ForwardOptions? options = null) =>
+        ForwardFrom(0, tokens, default, startPos, cache, stage, allLogits ? LogitRows.All : LogitRows.Last, options);
+
+    /// <summary>
+    /// Resumes a forward pass at <paramref name="layer"/> with the residual stream entering it given
+    /// (<paramref name="residual"/>: one row of Dim per position from <paramref name="startPos"/>): the layers before
+    /// it do not run and the cache gets nothing for them. Pruning searches use it to advance a stored stream block by
+    /// block; a hook reads the stream where they need it.
+    /// </summary>
+    public ReadOnlySpan<float> ResumeFromLayer(int layer, ReadOnlySpan<float> residual, int startPos, IKvCache cache, ForwardStage stage, LogitRows logits, ForwardOptions? options = null)
+    {
+        int dim = Config.Dim;
+        if ((uint)layer >= (uint)Config.LayerCount) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} is outside 0..{Config.LayerCount - 1}");
+        if (residual.IsEmpty || residual.Length % dim != 0) throw new ArgumentException($"the residual stream must be whole rows of {dim} values (got {residual.Length})");
+        return ForwardFrom(layer, new int[residual.Length / dim], residual, startPos, cache, stage, logits, options);
+    }
+
+    /// <summary>Which rows of a one-sequence call get logits.</summary>
+    public enum LogitRows { None, Last, All }
+
+    ReadOnlySpan<float> ForwardFrom(int layer, ReadOnlySpan<int> tokens, ReadOnlySpan<float> residual, int startPos, IKvCache cache, ForwardStage stage, LogitRows want, ForwardOptions? options)
+    {
+        if (tokens.IsEmpty) throw new ArgumentException("no tokens to run");
+        int vocab = Config.VocabSize, dim = Config.Dim;
+        int rows = want switch { LogitRows.All => tokens.Length, LogitRows.Last => 1, _ => 0 };
+        if (_logits.Length < (long)rows * vocab) _logits = new float[rows * vocab];
+        var tokenArray = tokens.ToArray();
+        Span<BatchSegment> one = new BatchSegment[1];
+        for (int done = 0; done < tokens.Length; done += MaxTokens)
+        {
+            int n = Math.Min(MaxTokens, tokens.Length - done);
+            bool last = done + n == tokens.Length;
+            int from = want == LogitRows.All ? 0 : want == LogitRows.Last && last ? n - 1 : n;
+            one[0] = new BatchSegment(cache, tokenArray.AsMemory(done, n), startPos + done, stage, from, options);
+            var chunkLogits = want == LogitRows.All ? _logits.AsSpan(done * vocab, n * vocab) : from < n ? _logits.AsSpan(0, vocab) : default;
+            Execute(one, layer, residual.IsEmpty ? default : residual.Slice(done * dim, n * dim), chunkLogits);
+        }
+        return _logits.AsSpan(0, rows * vocab);
+    }
+
+    // ---- the pass ----
+
+    /// <summary>Where one segment's rows sit in this step: batch rows from Row; packed rows of the layer at Kv/Full.</summary>
+    struct Placement
+    {
+        public int Row, Count, Kv, Full;
+        public LayerMode Mode;
+    }
+
+    Placement[] _place = [];
+
+    void Execute(ReadOnlySpan<BatchSegment> segs, int firstLayer, ReadOnlySpan<float> residualIn, Span<float> logits)
+    {
+        var c = Config;
+        var w = Model.Weights;
+        int dim = c.Dim, qDim = c.QDim, kvDim = c.KvDim, ffn = c.FfnDim;
+        int n = Validate(segs);
+        if (_place.Length < segs.Length) _place = new Placement[segs.Length];
+        var place = _place.AsSpan(0, segs.Length);
+        var x = _x.AsSpan(0, n * dim);
+
+        for (int s = 0, row = 0; s < segs.Length; row += segs[s].Count, s++)
+        {
+            place[s].Row = row;
+            place[s].Count = segs[s].Count;
+            if (!residualIn.IsEmpty) continue;
+            var tokens = segs[s].Tokens.Span;
+            for (int j = 0; j < tokens.Length; j++)
+                Dequantize.Row(w.TokenEmbedding.Type, w.TokenEmbedding.Row(tokens[j]), x.Slice((row + j) * dim, dim));
+        }
+        if (!residualIn.IsEmpty) residualIn.CopyTo(x);
+
+        for (int l = firstLayer; l < c.LayerCount; l++)
+        {
+            // Which segments run this layer, and their packed rows: a KvOnly or skipped segment drops out of the
+            // products it does not need, so mixed plans cost no more than their sum.
+            int nKv = 0, nFull = 0;
+            for (int s = 0; s < segs.Length; s++)
+            {
+                ref var p = ref place[s];
+                p.Mode = (segs[s].Options ?? ForwardOptions.Default).Mode(segs[s].Stage, l);
+                p.Kv = nKv; p.Full = nFull;
+                if (p.Mode != LayerMode.Skip) nKv += p.Count;
+                if (p.Mode == LayerMode.Full) nFull += p.Count;
+            }
+            if (nKv == 0) continue;
+            var lw = w.Layers[l];
+            var xb = _xb.AsSpan(0, nKv * dim);
+            var q = _q.AsSpan(0, nKv * qDim);
+            var k = _k.AsSpan(0, nKv * kvDim);
+            var v = _v.AsSpan(0, nKv * kvDim);
+            var att = _att.AsSpan(0, nKv * qDim);
+
+            // ---- attention ----
+            for (int s = 0; s < segs.Length; s++)
+            {
+                ref var p = ref place[s];
+                if (p.Mode == LayerMode.Skip) continue;
+                Emit(segs[s], ActivationSite.LayerInput, l, dim, x.Slice(p.Row * dim, p.Count * dim));
+                for (int j = 0; j < p.Count; j++)
+                    RmsNorm.Apply(x.Slice((p.Row + j) * dim, dim), lw.AttnNorm, c.NormEps, xb.Slice((p.Kv + j) * dim, dim));
+                Emit(segs[s], ActivationSite.AttnNorm, l, dim, xb.Slice(p.Kv * dim, p.Count * dim));
+            }
+
+            if (nFull > 0) _mm.Apply(lw.Wq, xb, nKv, q);
+            _mm.Apply(lw.Wk, xb, nKv, k);
+            _mm.Apply(lw.Wv, xb, nKv, v);
+            for (int s = 0; s < segs.Length; s++)
+            {
+                ref var p = ref place[s];
+                if (p.Mode == LayerMode.Skip) continue;
+                for (int j = 0; j < p.Count; j++)
+                {
+                    int pos = segs[s].StartPos + j, r = p.Kv + j;
+                    var kj = k.Slice(r * kvDim, kvDim);
+                    if (lw.Bk != null) TensorPrimitives.Add(kj, lw.Bk, kj);
+                    if (lw.KNorm != null) NormHeads(kj, c.KvHeadCount, lw.KNorm);
+                    Model.Rope.Apply(kj, c.KvHeadCount, pos);
+                    if (lw.Bv != null) TensorPrimitives.Add(v.Slice(r * kvDim, kvDim), lw.Bv, v.Slice(r * kvDim, kvDim));
+                    if (p.Mode != LayerMode.Full) continue;
+                    var qj = q.Slice(r * qDim, qDim);
+                    if (lw.Bq != null) TensorPrimitives.Add(qj, lw.Bq, qj);
+                    if (lw.QNorm != null) NormHeads(qj, c.HeadCount, lw.QNorm);
+                    Model.Rope.Apply(qj, c.HeadCount, pos);
+                }
+                var ks = k.Slice(p.Kv * kvDim, p.Count * kvDim);
+                var vs = v.Slice(p.Kv * kvDim, p.Count * kvDim);
+                Emit(segs[s], ActivationSite.K, l, kvDim, ks);
+                Emit(segs[s], ActivationSite.V, l, kvDim, vs);
+                segs[s].Cache.Append(l, segs[s].Stage, segs[s].StartPos, p.Count, ks, vs);
+                if (p.Mode == LayerMode.KvOnly) continue;   // POP: the residual passes this layer unchanged
+                var qs = q.Slice(p.Kv * qDim, p.Count * qDim);
+                Emit(segs[s], ActivationSite.Q, l, qDim, qs);
+                // Attention writes to the segment's rows among the Full ones, so Wo multiplies only rows that ran.
+                var outRows = att.Slice(p.Full * qDim, p.Count * qDim);
+                segs[s].Cache.Attend(l, segs[s].Stage, segs[s].StartPos, p.Count, qs, outRows);
+                Emit(segs[s], ActivationSite.AttnOut, l, qDim, outRows);
+            }
+            if (nFull == 0) continue;
+
+            var proj = _xb.AsSpan(0, nFull * dim);
+            _mm.Apply(lw.Wo, att[..(nFull * qDim)], nFull, proj);
+            for (int s = 0; s < segs.Length; s++)
+            {
+                ref var p = ref place[s];
+                if (p.Mode != LayerMode.Full) continue;
+                var xs = x.Slice(p.Row * dim, p.Count * dim);
+                TensorPrimitives.Add(xs, proj.Slice(p.Full * dim, p.Count * dim), xs);
+            }
+
+            // ---- feed-forward (SwiGLU) ----
+            var hb = _hb.AsSpan(0, nFull * ffn);
+            var hb2 = _hb2.AsSpan(0, nFull * ffn);
+            for (int s = 0; s < segs.Length; s++)
+            {
+                ref var p = ref place[s];
+                if (p.Mode != LayerMode.Full) continue;
+                for (int j = 0; j < p.Count; j++)
+                    RmsNorm.Apply(x.Slice((p.Row + j) * dim, dim), lw.FfnNorm, c.NormEps, proj.Slice((p.Full + j) * dim, dim));
+                Emit(segs[s], ActivationSite.FfnIn, l, dim, proj.Slice(p.Full * dim, p.Count * dim));
+            }
+            _mm.Apply(lw.Gate, proj, nFull, hb);
+            _mm.Apply(lw.Up, proj, nFull, hb2);
+            SwiGlu.Apply(hb, hb2);
+            for (int s = 0; s < segs.Length; s++)
+                if (place[s].Mode == LayerMode.Full)
+                    Emit(segs[s], ActivationSite.FfnAct, l, ffn, hb.Slice(place[s].Full * ffn, place[s].Count * ffn));
+            _mm.Apply(lw.Down, hb, nFull, proj);
+            for (int s = 0; s < segs.Length; s++)
+            {
+                ref var p = ref place[s];
+                if (p.Mode != LayerMode.Full) continue;
+                var xs = x.Slice(p.Row * dim, p.Count * dim);
+                TensorPrimitives.Add(xs, proj.Slice(p.Full * dim, p.Count * dim), xs);
+                Emit(segs[s], ActivationSite.Residual, l, dim, xs);
+            }
+        }
+
+        int logitRows = 0;
+        for (int s = 0; s < segs.Length; s++)
+            for (int j = segs[s].LogitsFrom; j < segs[s].Count; j++)
+                RmsNorm.Apply(x.Slice((place[s].Row + j) * dim, dim), w.OutputNorm, c.NormEps, _xb.AsSpan(logitRows++ * dim, dim));
+        if (logitRows > 0) _mm.Apply(w.Output, _xb.AsSpan(0, logitRows * dim), logitRows, logits);
+    }
+
+    /// <summary>Checks every segment before anything runs (a bad one must not leave others' caches half-written); returns the rows.</summary>
+    int Validate(ReadOnlySpan<BatchSegment> segs)
+    {
+        var c = Config;
+        if (segs.IsEmpty) throw new ArgumentException("a forward step needs at least one segment");
+        long rows = 0;
+        for (int s = 0; s < segs.Length; s++)
+        {
+            var seg = segs[s];
+            if (seg.Cache == null) throw new ArgumentException($"segment {s} has no KV cache");
+            if (seg.Count == 0) throw new ArgumentException($"segment {s} has no tokens to run");
+            if (seg.StartPos < 0 || (long)seg.StartPos + seg.Count > seg.Cache.Capacity)
+                throw new ArgumentOutOfRangeException(nameof(segs), $"positions {seg.StartPos}..{(long)seg.StartPos + seg.Count - 1} exceed the KV cache capacity {seg.Cache.Capacity}");
+            if ((uint)seg.LogitsFrom > (uint)seg.Count) throw new ArgumentOutOfRangeException(nameof(segs), $"segment {s}: logits from row {seg.LogitsFrom} of {seg.Count}");
+            if (seg.Options?.Plan is { } plan && plan.LayerCount != c.LayerCount)
+                throw new ArgumentException($"segment {s}: the layer plan has {plan.LayerCount} layers, the model {c.LayerCount}");
+            foreach (int t in seg.Tokens.Span)
+                if ((uint)t >= (uint)c.VocabSize) throw new ArgumentOutOfRangeException(nameof(segs), $"token id {t} is outside the vocabulary (0..{c.VocabSize - 1})");
+            for (int o = 0; o < s; o++)
+                if (ReferenceEquals(segs[o].Cache, seg.Cache)) throw new ArgumentException($"segments {o} and {s} share one KV cache; a step carries each sequence once");
+            rows += seg.Count;
+        }
+        if (rows > MaxTokens) throw new ArgumentException($"a step of {rows} rows exceeds this runner's {MaxTokens} (split the prefill into chunks)");
+        return (int)rows;
+    }
+
+    /// <summary>Qwen3's per-head RMSNorm of Q and K.</summary>
+    void NormHeads(Span<float> x, int heads, float[] weight)
+    {
+        int hd = Config.HeadDim;
+        for (int h = 0; h < heads; h++) RmsNorm.Apply(x.Slice(h * hd, hd), weight, Config.NormEps, x.Slice(h * hd, hd));
+    }
+
+    static void Emit(in BatchSegment seg, ActivationSite site, int layer, int width, Span<float> values)
+    {
+        var hooks = seg.Options?.Hooks;
+        if (hooks == null) return;
+        for (int i = 0; i < hooks.Count; i++)
+            if (hooks[i].Wants(site, layer)) hooks[i].OnActivation(site, layer, seg.Stage, seg.StartPos, values.Length / width, width, values);
+    }
+}
