@@ -40,6 +40,9 @@ static class ChatCommand
             var history = new ChatHistory(messages => m.Tokenizer.Encode(format.Render(messages, addGenerationPrompt: true), parseSpecial: true),
                 context, Math.Clamp(maxTokens, 1, Math.Max(1, context / 2)));
             if (r.GetValue(system) is { Length: > 0 } s) history.AddSystem(s);
+            // One sequence for the whole conversation: each turn prefills only what its prompt does not share with
+            // the cached one (the new user message and template markers), as llama-server's slots reuse their cache.
+            var sequence = generator.CreateSequence(context);
             bool interactive = !Console.IsInputRedirected;
             string seed = sampling.RandomSeed is { } rs ? $", random seed {rs}" : "";
             Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}{seed}; /exit to quit");
@@ -53,7 +56,7 @@ static class ChatCommand
                 if (turn.Notice != null) Console.Error.WriteLine(turn.Notice);
                 if (turn.Prompt is not { } prompt) continue;
                 var reply = new StringBuilder();
-                foreach (var token in generator.Generate(prompt, options))
+                foreach (var token in generator.Generate(sequence, prompt, options))
                 {
                     Console.Write(token.Text);
                     reply.Append(token.Text);
