@@ -45,6 +45,7 @@ internal sealed class GenerationState
     /// <summary>Samples from the logits of position <paramref name="pos"/>-1; <paramref name="pos"/> is where the sampled token would go.</summary>
     public Step Advance(ReadOnlySpan<float> logits, int pos)
     {
+        if (_options.MaxTokens <= 0) return new Step(null, -1);   // a prefill-only request
         logits.CopyTo(_logits);
         int token = _sampler.Sample(_logits.AsSpan(0, _sampleable), _history);
         Generated++;

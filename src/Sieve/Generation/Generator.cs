@@ -34,7 +34,7 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
         CheckPrompt(prompt, context);
         int capacity = (int)Math.Min(context, (long)prompt.Count + Math.Max(0, options.MaxTokens));   // MaxTokens may be int.MaxValue
         var cache = options.Cache is { } spec ? Runner.CreateCache(spec, capacity) : CacheFactory(capacity);
-        return Generate(new Sequence(cache, options.Forward), prompt, options, cancel);
+        return Run(new Sequence(cache, options.Forward), prompt, options, capacity, cancel);
     }
 
     /// <summary>
@@ -51,6 +51,20 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
     IEnumerable<GeneratedToken> Run(Sequence sequence, IReadOnlyList<int> prompt, GenerationOptions options, int capacity, CancellationToken cancel)
     {
         var state = new GenerationState(Tokenizer, prompt, options, Config.VocabSize, capacity);
+        if (Interlocked.Exchange(ref sequence.Busy, 1) != 0)
+            throw new InvalidOperationException("this sequence is already generating; a sequence runs one request at a time");
+        try
+        {
+            foreach (var token in Steps(sequence, prompt, state, cancel)) yield return token;
+        }
+        finally
+        {
+            Volatile.Write(ref sequence.Busy, 0);
+        }
+    }
+
+    IEnumerable<GeneratedToken> Steps(Sequence sequence, IReadOnlyList<int> prompt, GenerationState state, CancellationToken cancel)
+    {
         var clock = Stopwatch.StartNew();
         int reused = sequence.ReusePrefix(prompt);
         var fresh = prompt.Skip(reused).ToArray();

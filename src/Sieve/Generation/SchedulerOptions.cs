@@ -28,6 +28,8 @@ public sealed record SchedulerOptions
     {
         if (MaxSequences < 1) throw new ArgumentOutOfRangeException(nameof(MaxSequences), "at least one sequence must be allowed in flight");
         if (MaxTokensPerStep < 1) throw new ArgumentOutOfRangeException(nameof(MaxTokensPerStep), "a step must carry at least one token");
+        if (MaxTokensPerStep < MaxSequences)
+            throw new ArgumentOutOfRangeException(nameof(MaxTokensPerStep), $"a step of {MaxTokensPerStep} rows cannot carry a decode token for each of {MaxSequences} sequences");
         if (KvBudgetBytes < 0) throw new ArgumentOutOfRangeException(nameof(KvBudgetBytes), "the KV budget cannot be negative (0: no limit)");
     }
 }

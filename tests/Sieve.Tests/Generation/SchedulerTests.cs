@@ -201,4 +201,24 @@ public class SchedulerTests
         await run.Completion.ContinueWith(_ => { }).WaitAsync(Deadline);
         Assert.Throws<ObjectDisposedException>(() => scheduler.Submit([1], Greedy(1)));
     }
+
+    [Fact]
+    public async Task ZeroTokensPrefillsAndEmitsNothing()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        using var scheduler = m.CreateScheduler();
+        var run = scheduler.Submit(m.Tokenizer.Encode("Once upon a time"), Greedy(0));
+        Assert.Equal("", await Collect(run.Tokens).WaitAsync(Deadline));
+        Assert.Equal(0, (await run.Completion).GeneratedTokens);
+        Assert.Empty(m.CreateGenerator().Generate("Once upon a time", Greedy(0)));
+    }
+
+    [Fact]
+    public void LimitsThatCannotWorkAreRefused()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => m.CreateScheduler(new SchedulerOptions { MaxSequences = 32, MaxTokensPerStep = 16 }));
+        Assert.Contains("decode token for each of 32", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.CreateScheduler(new SchedulerOptions { KvBudgetBytes = -1 }));
+    }
 }
