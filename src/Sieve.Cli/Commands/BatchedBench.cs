@@ -114,81 +114,97 @@ static class BatchedBench
     /// continues where its previous one ended; each prompt's last row gets logits), then <paramref name="gen"/> decode
     /// steps of B rows, each feeding every sequence the argmax of its own logits. The caches are emptied before each
     /// repetition and reused, as llama-batched-bench clears its KV cache. <paramref name="options"/> go with every
-    /// segment (tests count rows through a hook).
+    /// timed segment (tests count rows through a hook).
     /// </summary>
     public static BatchedTiming Measure(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int repetitions, ForwardOptions? options = null, int seed = 7)
     {
         if (parallel < 1 || parallel > runner.MaxTokens)
             throw new ArgumentException($"--batch {parallel}: a decode step of {parallel} rows needs a runner of at least that many rows (this one has {runner.MaxTokens})");
         if (prompt < 0 || gen < 0 || prompt + gen == 0) throw new ArgumentException($"-p {prompt} -n {gen}: nothing to measure");
-        int vocab = runner.Config.VocabSize;
-        var rng = new Random(seed);
-        var prompts = Enumerable.Range(0, parallel).Select(_ => Enumerable.Range(0, prompt).Select(_ => rng.Next(vocab)).ToArray()).ToArray();
-        var first = Enumerable.Range(0, parallel).Select(_ => rng.Next(vocab)).ToArray();   // with -p 0, decode starts here
-        var caches = Enumerable.Range(0, parallel).Select(_ => runner.CreateCache(spec, prompt + gen)).ToArray();
-        var segments = new BatchSegment[parallel];
-        var slot = new int[parallel];   // segment → sequence, for the prefill steps
-        var done = new int[parallel];
-        var next = new int[parallel];
-
-        WarmUp(runner, parallel, Math.Min(Math.Max(prompt, 1), runner.MaxTokens));
-
+        var pass = new Pass(runner, spec, parallel, prompt, gen, seed);
+        // Warm-up: the same code over the same caches, shortened. Without it the first repetition's prefill ran at a
+        // third of the later ones' speed (stories260K, -p 8: JIT and first touches), and bench/batched.sh times one
+        // repetition a process.
+        pass.Run(Math.Min(prompt, WarmUpPrompt), Math.Min(gen, 2), null);
         var prefillSeconds = new double[repetitions];
         var decodeSeconds = new double[repetitions];
         int prefillSteps = 0;
         for (int r = 0; r < repetitions; r++)
+            (prefillSteps, prefillSeconds[r], decodeSeconds[r]) = pass.Run(prompt, gen, options);
+        return new BatchedTiming(parallel, prompt, gen, runner.MaxTokens, prefillSteps, prefillSeconds, decodeSeconds, pass.KvBytes);
+    }
+
+    /// <summary>Prompt tokens per sequence in the warm-up: enough for a multi-row step, a small share of a real prompt.</summary>
+    const int WarmUpPrompt = 16;
+
+    /// <summary>B sequences' caches, prompts and step buffers, reused by every repetition.</summary>
+    sealed class Pass
+    {
+        readonly ForwardRunner _runner;
+        readonly int _parallel;
+        readonly int[][] _prompts;
+        readonly int[] _first;      // with -p 0, decode starts from these
+        readonly IKvCache[] _caches;
+        readonly BatchSegment[] _segments;
+        readonly int[] _slot;       // prefill segment → sequence
+        readonly int[] _done;       // prompt tokens run, per sequence
+        readonly int[] _next;       // the token each sequence decodes next
+
+        public Pass(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int seed)
         {
-            foreach (var c in caches) c.Truncate(0);
-            Array.Clear(done);
-            first.CopyTo(next, 0);
-            prefillSteps = 0;
+            _runner = runner; _parallel = parallel;
+            int vocab = runner.Config.VocabSize;
+            var rng = new Random(seed);
+            _prompts = Enumerable.Range(0, parallel).Select(_ => Enumerable.Range(0, prompt).Select(_ => rng.Next(vocab)).ToArray()).ToArray();
+            _first = Enumerable.Range(0, parallel).Select(_ => rng.Next(vocab)).ToArray();
+            _caches = Enumerable.Range(0, parallel).Select(_ => runner.CreateCache(spec, prompt + gen)).ToArray();
+            _segments = new BatchSegment[parallel];
+            _slot = new int[parallel];
+            _done = new int[parallel];
+            _next = new int[parallel];
+        }
+
+        public long KvBytes => _caches.Sum(c => c.Memory.Bytes);
+
+        /// <summary>Empties the caches, prefills the first <paramref name="prompt"/> tokens of each prompt, decodes <paramref name="gen"/> steps.</summary>
+        public (int PrefillSteps, double PrefillSeconds, double DecodeSeconds) Run(int prompt, int gen, ForwardOptions? options)
+        {
+            foreach (var c in _caches) c.Truncate(0);
+            Array.Clear(_done);
+            _first.CopyTo(_next, 0);
+            int steps = 0;
 
             var clock = Stopwatch.StartNew();
-            for (int from = 0; prompt > 0 && from < parallel;)
+            for (int from = 0; prompt > 0 && from < _parallel;)
             {
-                int count = 0, room = runner.MaxTokens;
-                for (int s = from; s < parallel && room > 0; s++)
+                int count = 0, room = _runner.MaxTokens;
+                for (int s = from; s < _parallel && room > 0; s++)
                 {
-                    int take = Math.Min(prompt - done[s], room);
-                    bool last = done[s] + take == prompt;
-                    segments[count] = BatchSegment.Prefill(caches[s], prompts[s].AsMemory(done[s], take), done[s], lastLogits: last, options);
-                    slot[count++] = s;
-                    done[s] += take;
+                    int take = Math.Min(prompt - _done[s], room);
+                    bool last = _done[s] + take == prompt;
+                    _segments[count] = BatchSegment.Prefill(_caches[s], _prompts[s].AsMemory(_done[s], take), _done[s], lastLogits: last, options);
+                    _slot[count++] = s;
+                    _done[s] += take;
                     room -= take;
                 }
-                runner.Run(segments.AsSpan(0, count));
-                prefillSteps++;
+                _runner.Run(_segments.AsSpan(0, count));
+                steps++;
                 for (int i = 0; i < count; i++)
-                    if (done[slot[i]] == prompt) next[slot[i]] = TensorPrimitives.IndexOfMax(runner.Logits(i));
-                while (from < parallel && done[from] == prompt) from++;
+                    if (_done[_slot[i]] == prompt) _next[_slot[i]] = TensorPrimitives.IndexOfMax(_runner.Logits(i));
+                while (from < _parallel && _done[from] == prompt) from++;
             }
-            prefillSeconds[r] = clock.Elapsed.TotalSeconds;
+            double prefill = clock.Elapsed.TotalSeconds;
 
             clock.Restart();
             for (int i = 0; i < gen; i++)
             {
-                for (int s = 0; s < parallel; s++)
-                    segments[s] = new BatchSegment(caches[s], next.AsMemory(s, 1), prompt + i, ForwardStage.Decode, 0, options);
-                runner.Run(segments);
-                for (int s = 0; s < parallel; s++) next[s] = TensorPrimitives.IndexOfMax(runner.Logits(s));
+                for (int s = 0; s < _parallel; s++)
+                    _segments[s] = new BatchSegment(_caches[s], _next.AsMemory(s, 1), prompt + i, ForwardStage.Decode, 0, options);
+                _runner.Run(_segments);
+                for (int s = 0; s < _parallel; s++) _next[s] = TensorPrimitives.IndexOfMax(_runner.Logits(s));
             }
-            decodeSeconds[r] = clock.Elapsed.TotalSeconds;
+            return (steps, prefill, clock.Elapsed.TotalSeconds);
         }
-        long kvBytes = caches.Sum(c => c.Memory.Bytes);
-        return new BatchedTiming(parallel, prompt, gen, runner.MaxTokens, prefillSteps, prefillSeconds, decodeSeconds, kvBytes);
-    }
-
-    /// <summary>
-    /// One untimed step of each shape that will be timed (a prefill chunk, a decode step of B rows) on throwaway
-    /// one-step dense caches, so JIT compilation and the first touch of the runner's scratch fall outside the clock;
-    /// llama-batched-bench warms up with one 16-token decode likewise.
-    /// </summary>
-    static void WarmUp(ForwardRunner runner, int parallel, int chunk)
-    {
-        var segments = new BatchSegment[parallel];
-        for (int s = 0; s < parallel; s++) segments[s] = BatchSegment.Decode(runner.CreateDenseCache(1), 0, 0);
-        runner.Run(segments);
-        runner.Run([BatchSegment.Prefill(runner.CreateDenseCache(chunk), new int[chunk], 0)]);
     }
 
     /// <summary>llama-batched-bench's markdown table, with the spread over repetitions and the time per decode step added.</summary>
