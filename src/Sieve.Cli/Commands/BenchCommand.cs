@@ -29,7 +29,7 @@ static class BenchCommand
         var bandwidth = new Option<bool>("--bandwidth") { Description = "Also measure memory read bandwidth and report decode as a share of its bound" };
         var depth = new Option<string>("--n-depth", "-d") { Description = "Tokens already cached before each test, comma-separated (llama-bench's -d)", DefaultValueFactory = _ => "0" };
         depth.Validators.Add(v => { foreach (var t in v.Tokens) if (BadDepth(t.Value) is { } bad) v.AddError($"{v.IdentifierToken?.Value ?? "-d"} {t.Value}: '{bad}' is not a token count (a whole number, 0 or more)"); });
-        var batch = new Option<string?>("--batch") { Description = $"Parallel sequences, comma-separated (llama-batched-bench's -npl): each B prefills B prompts of -p tokens and decodes -n tokens for all B together; reports aggregate t/s and ms per step" };
+        var batch = new Option<string?>("--batch") { Description = "Parallel sequences, comma-separated (llama-batched-bench's -npl): each B prefills B prompts of -p tokens and decodes -n tokens for all B together; reports aggregate t/s and ms per step" };
         batch.Validators.Add(v => { foreach (var t in v.Tokens) if (BatchedBench.Error(t.Value) is { } error) v.AddError(error); });
         var fill = new Option<string>("--fill") { Description = "How the cache is filled to the depth: synthetic (default for --shape) or prefill (default for -m)" };
         var kv = new KvArgs();
