@@ -29,10 +29,12 @@ static class BenchCommand
         var bandwidth = new Option<bool>("--bandwidth") { Description = "Also measure memory read bandwidth and report decode as a share of its bound" };
         var depth = new Option<string>("--n-depth", "-d") { Description = "Tokens already cached before each test, comma-separated (llama-bench's -d)", DefaultValueFactory = _ => "0" };
         depth.Validators.Add(v => { foreach (var t in v.Tokens) if (BadDepth(t.Value) is { } bad) v.AddError($"{v.IdentifierToken?.Value ?? "-d"} {t.Value}: '{bad}' is not a token count (a whole number, 0 or more)"); });
+        var batch = new Option<string?>("--batch") { Description = "Parallel sequences, comma-separated (llama-batched-bench's -npl): each B prefills B prompts of -p tokens and decodes -n tokens for all B together; reports aggregate t/s and ms per step" };
+        batch.Validators.Add(v => { foreach (var t in v.Tokens) if (BatchedBench.Error(t.Value) is { } error) v.AddError(error); });
         var fill = new Option<string>("--fill") { Description = "How the cache is filled to the depth: synthetic (default for --shape) or prefill (default for -m)" };
         var kv = new KvArgs();
         kv.Kv.Description = "KV-cache methods, comma-separated: " + string.Join(", ", Sieve.Cache.KvCacheSpec.Methods);
-        var cmd = new Command("bench", "Measure prefill (pp) and decode (tg) tokens per second") { model, shape, type, nPrompt, nGen, threads, reps, json, tokenizer, save, bandwidth, depth, fill };
+        var cmd = new Command("bench", "Measure prefill (pp) and decode (tg) tokens per second") { model, shape, type, nPrompt, nGen, threads, reps, json, tokenizer, save, bandwidth, depth, fill, batch };
         foreach (var o in kv.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
@@ -41,6 +43,12 @@ static class BenchCommand
             int t = CommonOptions.ThreadCount(r, threads), p = r.GetValue(nPrompt), n = r.GetValue(nGen), rep = r.GetValue(reps);
             if (p == 0 && n == 0) throw new ArgumentException("-p 0 -n 0: nothing to measure (give -p or -n a token count above 0)");
             var depths = Depths(r.GetValue(depth)!);
+            int[]? parallel = r.GetValue(batch) is { } bs ? BatchedBench.Parse(bs) : null;
+            if (parallel != null && depths.Any(d => d > 0)) throw new ArgumentException("-d: not available with --batch (every sequence starts empty, as in llama-batched-bench)");
+            if (parallel != null && r.GetValue(bandwidth)) throw new ArgumentException("--bandwidth: not available with --batch");
+            var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var batchSpecs = parallel == null ? [] : methods.SelectMany(m => (Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? budgets.Take(1) : budgets).Select(b => kv.Read(r, m, b))).ToList();
             using var pool = new WorkerPool(t);
             ForwardRunner tf;
             string name, typeName;
@@ -52,6 +60,8 @@ static class BenchCommand
                 var wtype = ParseType(r.GetValue(type)!);
                 CheckDepths(depths, p, n, MaxShapeContext, $"a random-weight shape's context is at most {MaxShapeContext}");
                 var config = preset.ToConfig() with { ContextLength = (int)Math.Max(4096, depths.Max() + (long)p + n + 1) };
+                // Before the weights are built: llama-8b takes a while to build, only to fail on the KV memory of a large B.
+                if (parallel != null && r.GetValue(save) == null) foreach (var spec in batchSpecs) BatchedBench.Check(config, spec, parallel, p, n, BatchedBench.StepRows(parallel));
                 Status($"building random {preset.Name} {wtype} weights");
                 var weights = RandomWeights.Create(config, wtype);
                 if (r.GetValue(save) is { } savePath)
@@ -61,14 +71,14 @@ static class BenchCommand
                     Console.Error.WriteLine($"wrote {savePath} ({new FileInfo(savePath).Length:N0} bytes)");
                     return 0;
                 }
-                tf = new ForwardRunner(new Transformer(config, weights), pool, maxTokens: Math.Max(1, Math.Min(512, p)));
+                tf = new ForwardRunner(new Transformer(config, weights), pool, maxTokens: parallel != null ? BatchedBench.StepRows(parallel) : Math.Max(1, Math.Min(512, p)));
                 name = preset.Name; typeName = TypeTraits.Of(wtype).Name;
             }
             else
             {
                 var loaded = SieveModel.Load(path!, new SieveModelOptions { Threads = t, TokenizerPath = r.GetValue(tokenizer) }, pool);
                 owner = loaded;
-                tf = loaded.CreateRunner();
+                tf = loaded.CreateRunner(parallel != null ? BatchedBench.StepRows(parallel) : 0);
                 name = Path.GetFileName(path!.TrimEnd('/'));
                 typeName = loaded.WeightTypeSummary;
                 fileBytes = loaded.Checkpoint.FileBytes;
@@ -78,8 +88,7 @@ static class BenchCommand
             {
                 "synthetic" => true, "prefill" => false, var f => throw new ArgumentException($"--fill: '{f}' is not synthetic or prefill"),
             };
-            var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json));
             CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
             var results = new List<KvSpeedResult>();
             foreach (var method in methods)
@@ -99,6 +108,26 @@ static class BenchCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>--batch: every KV method (and budget) × every B, printed as llama-batched-bench does; memory on stderr.</summary>
+    static int Batched(ForwardRunner tf, List<Sieve.Cache.KvCacheSpec> specs, string name, string typeName, int[] parallel, int p, int n, int rep, bool json)
+    {
+        foreach (var spec in specs) BatchedBench.Check(tf.Config, spec, parallel, p, n, tf.MaxTokens);
+        var results = new List<BatchedResult>();
+        foreach (var spec in specs)
+            foreach (int b in parallel)
+            {
+                Status($"{spec}: B {b}, pp{p} + tg{n} each × {rep}");
+                var timing = BatchedBench.Measure(tf, spec, b, p, n, rep);
+                results.Add(new BatchedResult(name, typeName, spec.Method, spec.IsDense ? "" : spec.Budget.ToString(), tf.Pool.ThreadCount, timing));
+            }
+        if (json) BatchedBench.PrintJson(results); else BatchedBench.PrintTable(results, rep);
+        string MiB(long bytes) => $"{bytes / 1048576.0:F1} MiB";
+        var largest = results.MaxBy(x => x.Timing.KvBytes)!.Timing;
+        Status($"largest KV of the run {MiB(largest.KvBytes)} ({largest.Parallel} sequences × {MiB(largest.KvBytes / largest.Parallel)})"
+            + (ProcessMemory.PeakResidentBytes is { } peak ? $"; peak resident {MiB(peak)}" : ""));
+        return 0;
     }
 
     /// <summary>Memory and bandwidth figures on stderr, so stdout stays a clean table or JSON.</summary>

@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text.Json;
+using Sieve.Cache;
+using Sieve.Models;
+
+namespace Sieve.Cli.Commands;
+
+/// <summary>
+/// Times of one <c>sieve bench --batch</c> point: B sequences, each prefilled with <see cref="Prompt"/> tokens and
+/// then decoded <see cref="Gen"/> tokens, all B together; one entry per repetition.
+/// </summary>
+/// <param name="StepRows">Rows one forward step may carry (the runner's MaxTokens; llama.cpp's -ub).</param>
+/// <param name="PrefillSteps">Forward steps the prefill of all B prompts took in one repetition.</param>
+/// <param name="KvBytes">The B caches together, full.</param>
+sealed record BatchedTiming(int Parallel, int Prompt, int Gen, int StepRows, int PrefillSteps, double[] PrefillSeconds, double[] DecodeSeconds, long KvBytes)
+{
+    /// <summary>llama-batched-bench's N_KV: positions held by all sequences at the end (B × (PP + TG)).</summary>
+    public long NKv => (long)Parallel * (Prompt + Gen);
+
+    /// <summary>Aggregate prefill tokens/s of each repetition: B × PP / T_PP.</summary>
+    public double[] PrefillSpeeds => Speeds((long)Parallel * Prompt, PrefillSeconds);
+
+    /// <summary>Aggregate decode tokens/s of each repetition: B × TG / T_TG.</summary>
+    public double[] DecodeSpeeds => Speeds((long)Parallel * Gen, DecodeSeconds);
+
+    /// <summary>All positions over the whole time of each repetition: N_KV / (T_PP + T_TG).</summary>
+    public double[] TotalSpeeds => Speeds(NKv, PrefillSeconds.Zip(DecodeSeconds, (a, b) => a + b).ToArray());
+
+    public double PrefillTime => PrefillSeconds.Average();
+    public double DecodeTime => DecodeSeconds.Average();
+
+    /// <summary>Milliseconds one decode step of B rows took, on average (0 without decode).</summary>
+    public double StepMs => Gen > 0 ? DecodeTime * 1000 / Gen : 0;
+
+    // A part with no tokens (-p 0 or -n 0) reports 0 t/s rather than 0/0.
+    static double[] Speeds(long tokens, double[] seconds) => seconds.Select(t => tokens > 0 && t > 0 ? tokens / t : 0).ToArray();
+
+    public static double Mean(double[] x) => x.Average();
+    public static double StdDev(double[] x)
+    {
+        if (x.Length < 2) return 0;
+        double m = x.Average();
+        return Math.Sqrt(x.Sum(v => (v - m) * (v - m)) / (x.Length - 1));
+    }
+}
+
+/// <summary>One printed row: what ran (model, weights, KV method, threads) and its timing.</summary>
+sealed record BatchedResult(string Model, string Type, string Kv, string Budget, int Threads, BatchedTiming Timing);
+
+/// <summary>
+/// <c>sieve bench --batch B[,B…]</c>, llama-batched-bench's measurement (<c>-npp</c> = -p, <c>-ntg</c> = -n,
+/// <c>-npl</c> = --batch, <c>is_pp_shared = 0</c>): B sequences with B different random prompts, prefilled together in
+/// steps of at most the runner's MaxTokens rows, then decoded together, one forward step of B rows per token.
+/// Aggregate tokens/s (all sequences together) is what a server gets from a batch: on a bandwidth-bound CPU the
+/// weights are streamed once per step however many rows it carries.
+/// </summary>
+static class BatchedBench
+{
+    /// <summary>
+    /// The most sequences one point may run: 4096. One decode step keeps B × vocab logits in one buffer (4096 ×
+    /// 128256 floats = 2 GiB for Llama 3's vocabulary), so far beyond this a typo would end as an allocation failure.
+    /// </summary>
+    public const int MaxParallel = 4096;
+
+    /// <summary>Rows per forward step unless B needs more: llama.cpp's default -ub 512.</summary>
+    public const int DefaultStepRows = 512;
+
+    /// <summary>The item of an --batch value that is not a sequence count, or null when all are.</summary>
+    public static string? BadCount(string value)
+    {
+        return value.Split(',', StringSplitOptions.TrimEntries).FirstOrDefault(x => !int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b < 1 || b > MaxParallel);
+    }
+
+    /// <summary>The parse error of an --batch value, or null when it is a list of sequence counts.</summary>
+    public static string? Error(string value) => BadCount(value) is not { } bad ? null
+        : bad.Length == 0 && value.Trim().Length == 0 ? $"--batch '{value}': give one or more sequence counts (1,2,4)"
+        : $"--batch {value}: '{bad}' is not a sequence count (a whole number from 1 to {MaxParallel})";
+
+    /// <summary>--batch's counts (already validated by <see cref="Error"/> while parsing).</summary>
+    public static int[] Parse(string value)
+    {
+        if (Error(value) is { } error) throw new ArgumentException(error);
+        return value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    /// <summary>Rows the runner needs: a decode step of the largest B must fit one step.</summary>
+    public static int StepRows(int[] parallel) => Math.Max(DefaultStepRows, parallel.Max());
+
+    /// <summary>
+    /// Every sequence holds p + n positions, so they must fit the model's context; and all the B caches, the step
+    /// scratch and the B logit rows must fit in memory (estimated for dense caches, whose size is known up front),
+    /// so that a large B ends as an error naming it rather than an allocation failure.
+    /// </summary>
+    public static void Check(ModelConfig c, KvCacheSpec spec, int[] parallel, int prompt, int gen, int stepRows)
+    {
+        long positions = (long)prompt + gen;
+        if (positions > c.ContextLength)
+            throw new ArgumentException($"-p {prompt} -n {gen}: each sequence holds {positions} positions, more than the model's context of {c.ContextLength}");
+        if (!spec.IsDense) return;
+        int element = spec.Method == "dense-f16" ? 2 : 4;
+        int b = parallel.Max();
+        double kv = (double)b * positions * c.LayerCount * c.KvDim * 2 * element;
+        double scratch = (double)stepRows * (2.0 * c.Dim + 2.0 * c.QDim + 2.0 * c.KvDim + 2.0 * c.FfnDim) * 4 + (double)b * c.VocabSize * 4;
+        double available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (kv + scratch > available)
+            throw new ArgumentException($"--batch {b}: {b} sequences of {positions} positions need {(kv + scratch) / (1 << 30):F1} GiB for their {spec.Method} KV caches and the step buffers, more than the {available / (1 << 30):F1} GiB this process may use");
+    }
+
+    /// <summary>
+    /// Times <paramref name="repetitions"/> runs of B sequences: prefill of B random prompts of
+    /// <paramref name="prompt"/> tokens, packed into steps of at most the runner's MaxTokens rows (a sequence's chunk
+    /// continues where its previous one ended; each prompt's last row gets logits), then <paramref name="gen"/> decode
+    /// steps of B rows, each feeding every sequence the argmax of its own logits. The caches are emptied before each
+    /// repetition and reused, as llama-batched-bench clears its KV cache. <paramref name="options"/> go with every
+    /// timed segment (tests count rows through a hook).
+    /// </summary>
+    public static BatchedTiming Measure(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int repetitions, ForwardOptions? options = null, int seed = 7)
+    {
+        if (parallel < 1 || parallel > runner.MaxTokens)
+            throw new ArgumentException($"--batch {parallel}: a decode step of {parallel} rows needs a runner of at least that many rows (this one has {runner.MaxTokens})");
+        if (prompt < 0 || gen < 0 || prompt + gen == 0) throw new ArgumentException($"-p {prompt} -n {gen}: nothing to measure");
+        var pass = new Pass(runner, spec, parallel, prompt, gen, seed);
+        // Warm-up: the same code over the same caches, shortened. Without it the first repetition's prefill ran at a
+        // third of the later ones' speed (stories260K, -p 8: JIT and first touches), and bench/batched.sh times one
+        // repetition a process.
+        pass.Run(Math.Min(prompt, WarmUpPrompt), Math.Min(gen, 2), null);
+        var prefillSeconds = new double[repetitions];
+        var decodeSeconds = new double[repetitions];
+        int prefillSteps = 0;
+        for (int r = 0; r < repetitions; r++)
+            (prefillSteps, prefillSeconds[r], decodeSeconds[r]) = pass.Run(prompt, gen, options);
+        return new BatchedTiming(parallel, prompt, gen, runner.MaxTokens, prefillSteps, prefillSeconds, decodeSeconds, pass.KvBytes);
+    }
+
+    /// <summary>Prompt tokens per sequence in the warm-up: enough for a multi-row step, a small share of a real prompt.</summary>
+    const int WarmUpPrompt = 16;
+
+    /// <summary>B sequences' caches, prompts and step buffers, reused by every repetition.</summary>
+    sealed class Pass
+    {
+        readonly ForwardRunner _runner;
+        readonly int _parallel;
+        readonly int[][] _prompts;
+        readonly int[] _first;      // with -p 0, decode starts from these
+        readonly IKvCache[] _caches;
+        readonly BatchSegment[] _segments;
+        readonly int[] _slot;       // prefill segment → sequence
+        readonly int[] _done;       // prompt tokens run, per sequence
+        readonly int[] _next;       // the token each sequence decodes next
+
+        public Pass(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int seed)
+        {
+            _runner = runner; _parallel = parallel;
+            int vocab = runner.Config.VocabSize;
+            var rng = new Random(seed);
+            _prompts = Enumerable.Range(0, parallel).Select(_ => Enumerable.Range(0, prompt).Select(_ => rng.Next(vocab)).ToArray()).ToArray();
+            _first = Enumerable.Range(0, parallel).Select(_ => rng.Next(vocab)).ToArray();
+            _caches = Enumerable.Range(0, parallel).Select(_ => runner.CreateCache(spec, prompt + gen)).ToArray();
+            _segments = new BatchSegment[parallel];
+            _slot = new int[parallel];
+            _done = new int[parallel];
+            _next = new int[parallel];
+        }
+
+        public long KvBytes => _caches.Sum(c => c.Memory.Bytes);
+
+        /// <summary>Empties the caches, prefills the first <paramref name="prompt"/> tokens of each prompt, decodes <paramref name="gen"/> steps.</summary>
+        public (int PrefillSteps, double PrefillSeconds, double DecodeSeconds) Run(int prompt, int gen, ForwardOptions? options)
+        {
+            foreach (var c in _caches) c.Truncate(0);
+            Array.Clear(_done);
+            _first.CopyTo(_next, 0);
+            int steps = 0;
+
+            var clock = Stopwatch.StartNew();
+            for (int from = 0; prompt > 0 && from < _parallel;)
+            {
+                int count = 0, room = _runner.MaxTokens;
+                for (int s = from; s < _parallel && room > 0; s++)
+                {
+                    int take = Math.Min(prompt - _done[s], room);
+                    bool last = _done[s] + take == prompt;
+                    _segments[count] = BatchSegment.Prefill(_caches[s], _prompts[s].AsMemory(_done[s], take), _done[s], lastLogits: last, options);
+                    _slot[count++] = s;
+                    _done[s] += take;
+                    room -= take;
+                }
+                _runner.Run(_segments.AsSpan(0, count));
+                steps++;
+                for (int i = 0; i < count; i++)
+                    if (_done[_slot[i]] == prompt) _next[_slot[i]] = TensorPrimitives.IndexOfMax(_runner.Logits(i));
+                while (from < _parallel && _done[from] == prompt) from++;
+            }
+            double prefill = clock.Elapsed.TotalSeconds;
+
+            clock.Restart();
+            for (int i = 0; i < gen; i++)
+            {
+                for (int s = 0; s < _parallel; s++)
+                    _segments[s] = new BatchSegment(_caches[s], _next.AsMemory(s, 1), prompt + i, ForwardStage.Decode, 0, options);
+                _runner.Run(_segments);
+                for (int s = 0; s < _parallel; s++) _next[s] = TensorPrimitives.IndexOfMax(_runner.Logits(s));
+            }
+            return (steps, prefill, clock.Elapsed.TotalSeconds);
+        }
+    }
+
+    /// <summary>llama-batched-bench's markdown table, with the spread over repetitions and the time per decode step added.</summary>
+    public static void PrintTable(IReadOnlyList<BatchedResult> results, int repetitions)
+    {
+        foreach (var group in results.GroupBy(x => (x.Model, x.Type, x.Kv, x.Budget, x.Threads)))
+        {
+            var (model, type, kv, budget, threads) = group.Key;
+            Console.WriteLine($"model {model}, weights {type}, kv {kv}{(budget.Length > 0 ? $" (budget {budget})" : "")}, threads {threads}, "
+                + $"step rows {group.First().Timing.StepRows}, is_pp_shared 0, repetitions {repetitions} (mean; ± sd)");
+            Console.WriteLine();
+            Console.WriteLine($"|{"PP",6} | {"TG",6} | {"B",4} | {"N_KV",6} | {"T_PP s",8} | {"S_PP t/s",8} | {"T_TG s",8} | {"S_TG t/s",8} | {"T s",8} | {"S t/s",8} | {"± S_PP",8} | {"± S_TG",8} | {"ms/step",8} |");
+            Console.WriteLine($"|{new string('-', 6)}-|-{new string('-', 6)}-|-{new string('-', 4)}-|-{new string('-', 6)}-|" + string.Concat(Enumerable.Repeat($"-{new string('-', 8)}-|", 9)));
+            foreach (var x in group)
+            {
+                var t = x.Timing;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"|{t.Prompt,6} | {t.Gen,6} | {t.Parallel,4} | {t.NKv,6} | {t.PrefillTime,8:F3} | {BatchedTiming.Mean(t.PrefillSpeeds),8:F2} | {t.DecodeTime,8:F3} | "
+                    + $"{BatchedTiming.Mean(t.DecodeSpeeds),8:F2} | {t.PrefillTime + t.DecodeTime,8:F3} | {BatchedTiming.Mean(t.TotalSpeeds),8:F2} | "
+                    + $"{BatchedTiming.StdDev(t.PrefillSpeeds),8:F2} | {BatchedTiming.StdDev(t.DecodeSpeeds),8:F2} | {t.StepMs,8:F2} |"));
+            }
+            Console.WriteLine();
+        }
+    }
+
+    /// <summary>
+    /// A JSON array, one record per B: llama-bench's identity fields (model_filename, n_threads, n_prompt, n_gen, …)
+    /// plus <c>n_parallel</c>, and llama-batched-bench's measured fields (n_kv, t_pp, speed_pp, t_tg, speed_tg, t, speed)
+    /// with their spread and samples.
+    /// </summary>
+    public static void PrintJson(IReadOnlyList<BatchedResult> results)
+    {
+        var records = results.Select(x =>
+        {
+            var t = x.Timing;
+            string kvType = x.Kv switch { "dense" => "f32", "dense-f16" => "f16", var k => k };
+            return new Dictionary<string, object>
+            {
+                ["model_type"] = x.Model, ["model_filename"] = x.Model, ["weight_type"] = x.Type, ["type_k"] = kvType, ["type_v"] = kvType,
+                ["kv"] = x.Kv, ["budget"] = x.Budget, ["n_threads"] = x.Threads, ["n_batch"] = t.StepRows, ["n_ubatch"] = t.StepRows,
+                ["is_pp_shared"] = 0, ["n_prompt"] = t.Prompt, ["n_gen"] = t.Gen, ["n_depth"] = 0, ["n_parallel"] = t.Parallel,
+                ["n_kv"] = t.NKv, ["prefill_steps"] = t.PrefillSteps, ["repetitions"] = t.PrefillSeconds.Length,
+                ["t_pp"] = t.PrefillTime, ["speed_pp"] = BatchedTiming.Mean(t.PrefillSpeeds), ["stddev_pp"] = BatchedTiming.StdDev(t.PrefillSpeeds), ["samples_pp"] = t.PrefillSpeeds,
+                ["t_tg"] = t.DecodeTime, ["speed_tg"] = BatchedTiming.Mean(t.DecodeSpeeds), ["stddev_tg"] = BatchedTiming.StdDev(t.DecodeSpeeds), ["samples_tg"] = t.DecodeSpeeds,
+                ["t"] = t.PrefillTime + t.DecodeTime, ["speed"] = BatchedTiming.Mean(t.TotalSpeeds),
+                ["ms_per_step"] = t.StepMs, ["kv_bytes"] = t.KvBytes,
+            };
+        });
+        Console.WriteLine(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));
+    }
+}
