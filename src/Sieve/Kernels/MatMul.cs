@@ -16,7 +16,9 @@ public sealed unsafe class MatMul : IRangeWork
     byte[] _xp = GC.AllocateArray<byte>(0, pinned: true);   // activations prepared for the 4×4 tile
     byte* _xpPtr;
     long _xpRowBytes;
-    bool _tiled;
+    bool _tiled, _rows4;
+    float[] _xScales = GC.AllocateArray<float>(0, pinned: true);
+    float* _xScalePtr;
 
     /// <summary>Activation rows per pass over a chunk of weight rows: 64 prepared rows of 2048 (~140 KB) stay in L2.</summary>
     const int ActivationBlock = 64;
@@ -54,7 +56,16 @@ public sealed unsafe class MatMul : IRangeWork
                 _xRowBytes = rowBytes;
             }
             _w = w; _n = n; _y = py;
+            _rows4 = n >= 4 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Rows.IsSupported;
             _tiled = n >= 4 && w.Type is GgmlType.Q8_0 or GgmlType.Q4_0 && Quant.Q8_0Tile.IsSupported;
+            if (_tiled) _rows4 = false;
+            if (_rows4)
+            {
+                int blocks = w.Cols / 32;
+                if (_xScales.Length < n * blocks) _xScales = GC.AllocateArray<float>(n * blocks, pinned: true);
+                fixed (float* ps = _xScales) _xScalePtr = ps;   // pinned heap: the pointer stays valid
+                Quant.Q8_0Rows.Scales(_x, _xRowBytes, n, blocks, _xScalePtr);
+            }
             if (_tiled)
             {
                 _xpRowBytes = Quant.Q8_0Tile.PreparedBytes(w.Cols);
@@ -82,10 +93,16 @@ public sealed unsafe class MatMul : IRangeWork
         if (_tiled) { ExecuteTiled(start, end); return; }
         var w = _w!;
         int rows = w.Rows, cols = w.Cols;
+        // A batched decode step (a few rows, one per sequence): four activation rows share each weight block load.
+        bool four = _rows4;
         for (int r = start; r < end; r++)
         {
             byte* wr = w.RowPointer(r);
-            for (int j = 0; j < _n; j++)
+            int j = 0;
+            if (four)
+                for (; j + 4 <= _n; j += 4)
+                    Quant.Q8_0Rows.Dot1x4(wr, _x + j * _xRowBytes, _xRowBytes, _xScalePtr + j * (cols / 32), cols, _y + (long)j * rows + r, rows);
+            for (; j < _n; j++)
                 _y[(long)j * rows + r] = VecDot.Dot(w.Type, wr, _x + j * _xRowBytes, cols);
         }
     }

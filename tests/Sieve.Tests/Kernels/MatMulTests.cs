@@ -58,10 +58,9 @@ public unsafe class MatMulTests
         }
     }
 
-    [Fact]
+    [RequiresAvxVnniFact]
     public void TileMatchesItsScalarTwin()
     {
-        if (!Q8_0Tile.IsSupported) return;   // the child-process ISA runs cover the fallback
         int cols = 128;
         var w = RandomMatrix(GgmlType.Q8_0, 4, cols, 1);
         var xw = RandomMatrix(GgmlType.Q8_0, 4, cols, 2);
@@ -80,6 +79,32 @@ public unsafe class MatMulTests
                     float reference = BlockQ8_0.DotScalar(w.RowPointer(i), xw.RowPointer(j), cols);
                     Assert.Equal(reference, scalar, 1e-4f);
                     Assert.Equal(scalar, y[j * 4 + i], 1e-4f);
+                }
+        }
+    }
+
+    [RequiresAvx2Fact]
+    public void FourRowKernelEqualsFourDotProductsBitForBit()
+    {
+        // Batched decode relies on it: a sequence's row through Dot1x4 must equal the same row through Dot alone.
+        foreach (int cols in new[] { 32, 96, 2048 })
+        {
+            var w = RandomMatrix(GgmlType.Q8_0, 3, cols, cols);
+            var x = RandomMatrix(GgmlType.Q8_0, 4, cols, cols + 1);
+            int blocks = cols / 32;
+            var scales = new float[4 * blocks];
+            var y = new float[4 * 3];
+            fixed (float* ps = scales, py = y)
+            {
+                Q8_0Rows.Scales(x.RowPointer(0), x.RowBytes, 4, blocks, ps);
+                for (int r = 0; r < 3; r++) Q8_0Rows.Dot1x4(w.RowPointer(r), x.RowPointer(0), x.RowBytes, ps, cols, py + r, 3);
+            }
+            for (int j = 0; j < 4; j++)
+                for (int r = 0; r < 3; r++)
+                {
+                    float alone = BlockQ8_0.Dot(w.RowPointer(r), x.RowPointer(j), cols);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(alone), BitConverter.SingleToInt32Bits(y[j * 3 + r]));
+                    Assert.Equal(BlockQ8_0.DotScalar(w.RowPointer(r), x.RowPointer(j), cols), y[j * 3 + r], 1e-3f);
                 }
         }
     }

@@ -122,9 +122,17 @@ public class BatchedForwardTests
         using var m = SieveModel.Load(Fixtures.TinyK(type));
         var scripts = Enumerable.Range(0, 8).Select(i => new Script("dense", 3 + i, [1, 1, 1])).Append(new Script("dense", 0, [6, 2, 1])).ToArray();
         var (alone, batched) = RunBoth(m.CreateRunner(), scripts);
+        // With AVX-VNNI, Q8_0/Q4_0 products of 4 rows or more take the prepared-activation 4×4 tile, whose sum
+        // order differs from the one-row dot's: equal within 1e-5 there, bit for bit everywhere else.
+        bool tile = Sieve.Kernels.Quant.Q8_0Tile.IsSupported && type is "q8_0" or "q4_0";
         for (int i = 0; i < scripts.Length; i++)
             for (int s = 0; s < alone[i].Count; s++)
-                Assert.True(alone[i][s].AsSpan().SequenceEqual(batched[i][s]), $"{type}: sequence {i}, step {s}: logits differ");
+            {
+                if (!tile) { Assert.True(alone[i][s].AsSpan().SequenceEqual(batched[i][s]), $"{type}: sequence {i}, step {s}: logits differ"); continue; }
+                float scale = alone[i][s].Max(MathF.Abs);
+                for (int v = 0; v < alone[i][s].Length; v++)
+                    Assert.True(MathF.Abs(alone[i][s][v] - batched[i][s][v]) <= 1e-5f * scale, $"{type}: sequence {i}, step {s}, logit {v}");
+            }
     }
 
     [Fact]

@@ -1,0 +1,21 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace Sieve.Tests.Kernels;
+
+/// <summary>A fact that reports itself skipped, not passed, when the CPU lacks the instructions it tests.</summary>
+public sealed class RequiresAvxVnniFactAttribute : FactAttribute
+{
+    public RequiresAvxVnniFactAttribute()
+    {
+        if (!AvxVnni.IsSupported) Skip = "this CPU has no AVX-VNNI (the child-process ISA runs cover the fallback)";
+    }
+}
+
+/// <summary>As <see cref="RequiresAvxVnniFactAttribute"/>, for AVX2.</summary>
+public sealed class RequiresAvx2FactAttribute : FactAttribute
+{
+    public RequiresAvx2FactAttribute()
+    {
+        if (!Avx2.IsSupported) Skip = "this CPU has no AVX2";
+    }
+}
