@@ -56,7 +56,7 @@ public sealed unsafe class MatMul : IRangeWork
                 _xRowBytes = rowBytes;
             }
             _w = w; _n = n; _y = py;
-            _rows4 = n >= 4 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Rows.IsSupported;
+            _rows4 = n >= 2 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Rows.IsSupported;
             _tiled = n >= 4 && w.Type is GgmlType.Q8_0 or GgmlType.Q4_0 && Quant.Q8_0Tile.IsSupported;
             if (_tiled) _rows4 = false;
             if (_rows4)
@@ -91,19 +91,40 @@ public sealed unsafe class MatMul : IRangeWork
     public void Execute(int start, int end)
     {
         if (_tiled) { ExecuteTiled(start, end); return; }
+        if (_rows4) { ExecuteRows(start, end); return; }
         var w = _w!;
         int rows = w.Rows, cols = w.Cols;
-        // A batched decode step (a few rows, one per sequence): four activation rows share each weight block load.
-        bool four = _rows4;
         for (int r = start; r < end; r++)
         {
             byte* wr = w.RowPointer(r);
-            int j = 0;
-            if (four)
-                for (; j + 4 <= _n; j += 4)
-                    Quant.Q8_0Rows.Dot1x4(wr, _x + j * _xRowBytes, _xRowBytes, _xScalePtr + j * (cols / 32), cols, _y + (long)j * rows + r, rows);
-            for (; j < _n; j++)
+            for (int j = 0; j < _n; j++)
                 _y[(long)j * rows + r] = VecDot.Dot(w.Type, wr, _x + j * _xRowBytes, cols);
+        }
+    }
+
+    /// <summary>
+    /// Q8_0 weights on AVX2 without the VNNI tile: each weight row meets four (or two) activation rows per pass, so its
+    /// blocks are loaded once for several products (a batched decode step: a row per sequence). Activations go in
+    /// blocks of 64 rows so that, in a long prefill, the rows a weight chunk meets stay in L2.
+    /// </summary>
+    void ExecuteRows(int start, int end)
+    {
+        var w = _w!;
+        int rows = w.Rows, cols = w.Cols, blocks = cols / 32;
+        for (int xb = 0; xb < _n; xb += ActivationBlock)
+        {
+            int xe = Math.Min(_n, xb + ActivationBlock);
+            for (int r = start; r < end; r++)
+            {
+                byte* wr = w.RowPointer(r);
+                int j = xb;
+                for (; j + 4 <= xe; j += 4)
+                    Quant.Q8_0Rows.Dot1x4(wr, _x + j * _xRowBytes, _xRowBytes, _xScalePtr + j * blocks, cols, _y + (long)j * rows + r, rows);
+                for (; j + 2 <= xe; j += 2)
+                    Quant.Q8_0Rows.Dot1x2(wr, _x + j * _xRowBytes, _xRowBytes, _xScalePtr + j * blocks, cols, _y + (long)j * rows + r, rows);
+                for (; j < xe; j++)
+                    _y[(long)j * rows + r] = VecDot.Dot(w.Type, wr, _x + j * _xRowBytes, cols);
+            }
         }
     }
 

@@ -84,7 +84,7 @@ public unsafe class MatMulTests
     }
 
     [RequiresAvx2Fact]
-    public void FourRowKernelEqualsFourDotProductsBitForBit()
+    public void FourAndTwoRowKernelsEqualOneRowDotProductsBitForBit()
     {
         // Batched decode relies on it: a sequence's row through Dot1x4 must equal the same row through Dot alone.
         foreach (int cols in new[] { 32, 96, 2048 })
@@ -94,11 +94,18 @@ public unsafe class MatMulTests
             int blocks = cols / 32;
             var scales = new float[4 * blocks];
             var y = new float[4 * 3];
-            fixed (float* ps = scales, py = y)
+            var y2 = new float[4 * 3];
+            fixed (float* ps = scales, py = y, py2 = y2)
             {
                 Q8_0Rows.Scales(x.RowPointer(0), x.RowBytes, 4, blocks, ps);
-                for (int r = 0; r < 3; r++) Q8_0Rows.Dot1x4(w.RowPointer(r), x.RowPointer(0), x.RowBytes, ps, cols, py + r, 3);
+                for (int r = 0; r < 3; r++)
+                {
+                    Q8_0Rows.Dot1x4(w.RowPointer(r), x.RowPointer(0), x.RowBytes, ps, cols, py + r, 3);
+                    Q8_0Rows.Dot1x2(w.RowPointer(r), x.RowPointer(0), x.RowBytes, ps, cols, py2 + r, 3);
+                    Q8_0Rows.Dot1x2(w.RowPointer(r), x.RowPointer(2), x.RowBytes, ps + 2 * blocks, cols, py2 + 6 + r, 3);
+                }
             }
+            Assert.Equal(y, y2);   // the two-row kernel too
             for (int j = 0; j < 4; j++)
                 for (int r = 0; r < 3; r++)
                 {

@@ -53,6 +53,27 @@ public static unsafe class Q8_0Rows
         y[3 * yStride] = Vector256.Sum(a3);
     }
 
+    /// <summary>As <see cref="Dot1x4"/> for two rows (a batch of two or three sequences, and the rest of four).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Dot1x2(byte* w, byte* x, long xRowBytes, float* xScales, int n, float* y, long yStride)
+    {
+        const int B = BlockQ8_0.Bytes;
+        int blocks = n / BlockQ8_0.Size;
+        byte* x0 = x, x1 = x + xRowBytes;
+        float* s0 = xScales, s1 = s0 + blocks;
+        Vector256<float> a0 = default, a1 = default;
+        for (int b = 0; b < blocks; b++, w += B, x0 += B, x1 += B)
+        {
+            var q = Vector256.Load((sbyte*)(w + 2));
+            var a = Avx2.Abs(q);
+            float d = Fp16.Load(w);
+            a0 = Step(a0, a, q, x0, d * s0[b]);
+            a1 = Step(a1, a, q, x1, d * s1[b]);
+        }
+        y[0] = Vector256.Sum(a0);
+        y[yStride] = Vector256.Sum(a1);
+    }
+
     /// <summary>acc + d_w·d_x·(q_w·q_x) over one block, as <see cref="BlockQ8_0.BlockDot"/> forms it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Step(Vector256<float> acc, Vector256<byte> absW, Vector256<sbyte> qw, byte* xBlock, float scale)
