@@ -70,7 +70,8 @@ public class SchedulerTests
         var expected = Prompts.Take(8).Select(p => string.Concat(g.Generate(p, Greedy(300)).Select(t => t.Text))).ToArray();
 
         using var scheduler = m.CreateScheduler(new SchedulerOptions { MaxSequences = 16 });
-        var survivors = Prompts.Take(8).Select(p => scheduler.Submit(m.Tokenizer.Encode(p), survivorOptions)).ToArray();
+        // Only the first survivor carries the gate: every step has it, and it is called once per step.
+        var survivors = Prompts.Take(8).Select((p, i) => scheduler.Submit(m.Tokenizer.Encode(p), i == 0 ? survivorOptions : Greedy(300))).ToArray();
         var cancels = Enumerable.Range(0, 8).Select(_ => new CancellationTokenSource()).ToArray();
         var doomed = Prompts.Skip(8).Select((p, i) => scheduler.Submit(m.Tokenizer.Encode(p), Greedy(300), cancel: cancels[i].Token)).ToArray();
         var survivorTexts = survivors.Select(s => Collect(s.Tokens)).ToArray();
@@ -179,16 +180,27 @@ public class SchedulerTests
         var g = m.CreateGenerator();
         int[] prompt = m.Tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play");
         var expected = string.Concat(g.Generate(prompt, Greedy(30)).Select(t => t.Text));
+        var expectedFirst = string.Concat(g.Generate(prompt, Greedy(400)).Select(t => t.Text));
         using var scheduler = m.CreateScheduler(new SchedulerOptions { MaxTokensPerStep = 64 });
-        var first = scheduler.Submit(prompt, Greedy(30));
+        // A third request holds the scheduler between steps on demand, so the second is surely admitted while the
+        // first still runs (however the machine schedules this thread).
+        var gate = new Gate();
+        var holder = scheduler.Submit([1, 400, 401], Greedy(450) with { Forward = ForwardOptions.WithHooks(gate) });
+        var holderText = Collect(holder.Tokens);
+        var first = scheduler.Submit(prompt, Greedy(400));
         var firstText = Collect(first.Tokens);
-        // Once the first has its prompt cached, a second request with the same prompt copies those rows.
-        while (scheduler.Stats.PrefilledTokens < prompt.Length) await Task.Delay(1);
+        while (scheduler.Stats.PrefilledTokens < prompt.Length + 3) await Task.Delay(1).WaitAsync(Deadline);
+        gate.Hold = true;
+        Assert.True(await gate.Entered.WaitAsync(Deadline), "the scheduler did not reach a step");
         var second = scheduler.Submit(prompt, Greedy(30));
+        gate.Hold = false;
+        gate.Release.Release();
         Assert.Equal(expected, await Collect(second.Tokens).WaitAsync(Deadline));
-        Assert.Equal(expected, await firstText.WaitAsync(Deadline));
+        Assert.Equal(expectedFirst, await firstText.WaitAsync(Deadline));
         Assert.Equal(prompt.Length - 1, scheduler.Stats.SharedPrefixTokens);
-        Assert.Equal(prompt.Length + 1, scheduler.Stats.PrefilledTokens);   // the second ran only its last prompt token
+        // The second ran only its last prompt token: the holder's 3, the first's prompt, and 1.
+        Assert.Equal(3 + prompt.Length + 1, scheduler.Stats.PrefilledTokens);
+        await holderText.WaitAsync(Deadline);
     }
 
     [Fact]
