@@ -72,23 +72,21 @@ public class PruningTests
         double Nll(int removed)
         {
             var options = ForwardOptions.WithPlan(LayerPlan.Removing(m.Config.LayerCount, [removed]));
+            double sum = 0;
+            long n = 0;
+            int vocab = m.Config.VocabSize;
+            foreach (var w in calibration.Windows)
             {
-                double sum = 0;
-                long n = 0;
-                int vocab = m.Config.VocabSize;
-                foreach (var w in calibration.Windows)
+                var logits = m.Runner().PrefillAllLogits(w, 0, m.Runner().CreateDenseCache(w.Length), options).ToArray();
+                for (int i = 0; i + 1 < w.Length; i++)
                 {
-                    var logits = m.Runner().PrefillAllLogits(w, 0, m.Runner().CreateDenseCache(w.Length), options).ToArray();
-                    for (int i = 0; i + 1 < w.Length; i++)
-                    {
-                        var row = logits.AsSpan(i * vocab, vocab).ToArray().Select(v => (double)v).ToArray();
-                        double max = row.Max();
-                        sum -= row[w[i + 1]] - max - Math.Log(row.Sum(v => Math.Exp(v - max)));
-                        n++;
-                    }
+                    var row = logits.AsSpan(i * vocab, vocab).ToArray().Select(v => (double)v).ToArray();
+                    double max = row.Max();
+                    sum -= row[w[i + 1]] - max - Math.Log(row.Sum(v => Math.Exp(v - max)));
+                    n++;
                 }
-                return sum / n;
             }
+            return sum / n;
         }
         var nll = Enumerable.Range(1, m.Config.LayerCount - 2).Select(l => (Layer: l, Nll: Nll(l))).ToList();
         var best = nll.OrderBy(t => t.Nll).ThenBy(t => t.Layer).First();
