@@ -39,6 +39,24 @@ internal sealed class GenerationState
         _sampleable = Math.Min(tokenizer.VocabSize, vocab);
     }
 
+    /// <summary>Positions a request may use: its context option within the model's, and within its sequence's cache.</summary>
+    public static int ContextFor(GenerationOptions options, Models.ModelConfig config, Sequence? sequence = null)
+    {
+        int context = options.ContextLength > 0 ? Math.Min(options.ContextLength, config.ContextLength) : config.ContextLength;
+        return sequence != null ? Math.Min(context, sequence.Cache.Capacity) : context;
+    }
+
+    /// <summary>The cache a fresh sequence needs: the prompt and the token budget, within the context (MaxTokens may be int.MaxValue).</summary>
+    public static int FreshCapacity(IReadOnlyList<int> prompt, GenerationOptions options, int context) =>
+        (int)Math.Min(context, (long)prompt.Count + Math.Max(0, options.MaxTokens));
+
+    /// <summary>A prompt must have a token and leave a position for the reply.</summary>
+    public static void CheckPrompt(IReadOnlyList<int> prompt, int context)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens (and the vocabulary adds no BOS)");
+        if (prompt.Count >= context) throw new ContextLengthException(prompt.Count, context);
+    }
+
     /// <summary>What one sampled token led to: text to emit (if any), and the token to run next (-1: finished).</summary>
     public readonly record struct Step(GeneratedToken? Emit, int Next);
 

@@ -30,9 +30,9 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
     /// <summary>Generates in a fresh sequence sized for the prompt and the token budget.</summary>
     public IEnumerable<GeneratedToken> Generate(IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default)
     {
-        int context = ContextFor(options);
-        CheckPrompt(prompt, context);
-        int capacity = (int)Math.Min(context, (long)prompt.Count + Math.Max(0, options.MaxTokens));   // MaxTokens may be int.MaxValue
+        int context = GenerationState.ContextFor(options, Config);
+        GenerationState.CheckPrompt(prompt, context);
+        int capacity = GenerationState.FreshCapacity(prompt, options, context);
         var cache = options.Cache is { } spec ? Runner.CreateCache(spec, capacity) : CacheFactory(capacity);
         return Run(new Sequence(cache, options.Forward), prompt, options, capacity, cancel);
     }
@@ -43,8 +43,8 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
     /// </summary>
     public IEnumerable<GeneratedToken> Generate(Sequence sequence, IReadOnlyList<int> prompt, GenerationOptions options, CancellationToken cancel = default)
     {
-        int capacity = Math.Min(ContextFor(options), sequence.Cache.Capacity);
-        CheckPrompt(prompt, capacity);
+        int capacity = GenerationState.ContextFor(options, Config, sequence);
+        GenerationState.CheckPrompt(prompt, capacity);
         return Run(sequence, prompt, options, capacity, cancel);
     }
 
@@ -83,14 +83,5 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
         }
         if (state.Flush() is { } tail) yield return tail;
         LastStats = new GenerationStats(prompt.Count, prefill, state.Generated, clock.Elapsed.TotalSeconds, state.StopReason, reused);
-    }
-
-    int ContextFor(GenerationOptions options) =>
-        options.ContextLength > 0 ? Math.Min(options.ContextLength, Config.ContextLength) : Config.ContextLength;
-
-    static void CheckPrompt(IReadOnlyList<int> prompt, int context)
-    {
-        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens (and the vocabulary adds no BOS)");
-        if (prompt.Count >= context) throw new ContextLengthException(prompt.Count, context);
     }
 }

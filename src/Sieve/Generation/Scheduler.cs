@@ -80,11 +80,9 @@ public sealed class Scheduler : IDisposable
     public ScheduledGeneration Submit(IReadOnlyList<int> prompt, GenerationOptions options, Sequence? sequence = null, CancellationToken cancel = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        int context = options.ContextLength > 0 ? Math.Min(options.ContextLength, _model.Config.ContextLength) : _model.Config.ContextLength;
-        if (sequence != null) context = Math.Min(context, sequence.Cache.Capacity);
-        if (prompt.Count == 0) throw new ArgumentException("the prompt has no tokens (and the vocabulary adds no BOS)");
-        if (prompt.Count >= context) throw new ContextLengthException(prompt.Count, context);
-        int capacity = sequence?.Cache.Capacity ?? (int)Math.Min(context, (long)prompt.Count + Math.Max(0, options.MaxTokens));
+        int context = GenerationState.ContextFor(options, _model.Config, sequence);
+        GenerationState.CheckPrompt(prompt, context);
+        int capacity = sequence?.Cache.Capacity ?? GenerationState.FreshCapacity(prompt, options, context);
         long need = capacity * _bytesPerPosition;
         if (_options.KvBudgetBytes > 0 && need > _options.KvBudgetBytes) throw new KvBudgetException(need, _options.KvBudgetBytes, capacity);
         foreach (int t in prompt)

@@ -16,7 +16,7 @@ public sealed unsafe class MatMul : IRangeWork
     byte[] _xp = GC.AllocateArray<byte>(0, pinned: true);   // activations prepared for the 4×4 tile
     byte* _xpPtr;
     long _xpRowBytes;
-    bool _tiled, _rows4;
+    bool _tiled, _rowGroups;
     float[] _xScales = GC.AllocateArray<float>(0, pinned: true);
     float* _xScalePtr;
 
@@ -56,10 +56,9 @@ public sealed unsafe class MatMul : IRangeWork
                 _xRowBytes = rowBytes;
             }
             _w = w; _n = n; _y = py;
-            _rows4 = n >= 2 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Rows.IsSupported;
             _tiled = n >= 4 && w.Type is GgmlType.Q8_0 or GgmlType.Q4_0 && Quant.Q8_0Tile.IsSupported;
-            if (_tiled) _rows4 = false;
-            if (_rows4)
+            _rowGroups = !_tiled && n >= 2 && w.Type == GgmlType.Q8_0 && Quant.Q8_0Rows.IsSupported;
+            if (_rowGroups)
             {
                 int blocks = w.Cols / 32;
                 if (_xScales.Length < n * blocks) _xScales = GC.AllocateArray<float>(n * blocks, pinned: true);
@@ -91,7 +90,7 @@ public sealed unsafe class MatMul : IRangeWork
     public void Execute(int start, int end)
     {
         if (_tiled) { ExecuteTiled(start, end); return; }
-        if (_rows4) { ExecuteRows(start, end); return; }
+        if (_rowGroups) { ExecuteRows(start, end); return; }
         var w = _w!;
         int rows = w.Rows, cols = w.Cols;
         for (int r = start; r < end; r++)
