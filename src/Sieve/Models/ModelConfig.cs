@@ -28,6 +28,36 @@ public sealed record ModelConfig
     /// <summary>Qwen3: RMSNorm over each head of Q and K before RoPE.</summary>
     public bool QkNorm { get; init; }
 
+    // ---- Gemma 2/3 (defaults are Llama's: nothing changes unless a loader sets them) ----
+
+    /// <summary>The FFN's gate activation: SiLU (Llama, Qwen) or tanh-approximated GELU (Gemma).</summary>
+    public FfnActivation Activation { get; init; } = FfnActivation.Silu;
+    /// <summary>Gemma 2/3: an RMSNorm on the attention output and on the FFN output before each joins the residual.</summary>
+    public bool SandwichNorms { get; init; }
+    /// <summary>Gemma: the token embedding is multiplied by √dim before the first block.</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+    /// <summary>Gemma 2: attention scores ← c·tanh(score / c) (c = 50); 0 for none.</summary>
+    public float AttnLogitSoftcap { get; init; }
+    /// <summary>Gemma 2: logits ← c·tanh(logit / c) (c = 30); 0 for none.</summary>
+    public float FinalLogitSoftcap { get; init; }
+    /// <summary>Gemma: attention scores are scaled by 1/√s with this s (<c>query_pre_attn_scalar</c>); 0 means head dim.</summary>
+    public float QueryPreAttnScalar { get; init; }
+    /// <summary>Sliding-window length of the layers that slide; 0 when none does.</summary>
+    public int SlidingWindow { get; init; }
+    /// <summary>Which layers slide (true) when <see cref="SlidingWindow"/> is set; null with a window: all of them (Mistral).</summary>
+    public bool[]? SlidingLayers { get; init; }
+    /// <summary>Gemma 3: the RoPE base of sliding layers (10 000; global layers use <see cref="RopeTheta"/>); 0: the same base.</summary>
+    public float SlidingRopeTheta { get; init; }
+    /// <summary>Gemma 3 (4B and up): linear RoPE scaling of the global layers (positions divided by this); 1 for none.</summary>
+    public float RopeLinearFactor { get; init; } = 1f;
+
+    /// <summary>Whether layer <paramref name="layer"/> attends through a sliding window.</summary>
+    public bool IsSliding(int layer) => SlidingWindow > 0 && (SlidingLayers == null || SlidingLayers[layer]);
+
+    /// <summary>Each layer's window (0: global), or null when no layer slides.</summary>
+    public int[]? LayerWindows() =>
+        SlidingWindow > 0 ? Enumerable.Range(0, LayerCount).Select(l => IsSliding(l) ? SlidingWindow : 0).ToArray() : null;
+
     public int QDim => HeadCount * HeadDim;
     public int KvDim => KvHeadCount * HeadDim;
     /// <summary>Query heads per KV head (grouped-query attention).</summary>
@@ -44,5 +74,15 @@ public sealed record ModelConfig
         Need(ContextLength > 0, $"context length {ContextLength} is not positive");
         Need(Dim <= 1 << 16 && FfnDim <= 1 << 18 && LayerCount <= 1024 && VocabSize <= 1 << 22 && HeadCount <= 1024,
             "model shape is implausibly large: corrupt file");
+        Need(SlidingWindow >= 0, $"sliding window {SlidingWindow} is negative");
+        Need(SlidingLayers == null || SlidingLayers.Length == LayerCount,
+            $"the sliding-window pattern names {SlidingLayers?.Length} layers but the model has {LayerCount}");
+        Need(SlidingLayers == null || SlidingWindow > 0 || !SlidingLayers.Contains(true), "layers are marked sliding but the sliding window is 0");
+        Need(AttnLogitSoftcap >= 0 && FinalLogitSoftcap >= 0 && float.IsFinite(AttnLogitSoftcap) && float.IsFinite(FinalLogitSoftcap),
+            $"soft-caps must be finite and non-negative (attention {AttnLogitSoftcap}, final {FinalLogitSoftcap})");
+        Need(QueryPreAttnScalar >= 0 && float.IsFinite(QueryPreAttnScalar), $"query_pre_attn_scalar {QueryPreAttnScalar} is not a positive number");
+        Need(EmbeddingScale > 0 && float.IsFinite(EmbeddingScale), $"embedding scale {EmbeddingScale} is not a positive number");
+        Need(RopeLinearFactor >= 1 && RopeLinearFactor < 1e6, $"linear RoPE factor {RopeLinearFactor} is implausible");
+        Need(SlidingRopeTheta == 0 || (SlidingRopeTheta > 1 && SlidingRopeTheta < 1e12), $"sliding-layer RoPE base {SlidingRopeTheta} is implausible");
     }
 }
