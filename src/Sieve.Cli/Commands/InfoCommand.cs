@@ -43,7 +43,13 @@ static class InfoCommand
             Row("RoPE", $"theta {c.RopeTheta}, {c.RopeDim} dims, {c.RopeStyle}{(c.RopeScaling is { } s ? $", llama3 scaling ×{s.Factor}" : "")}");
             Row("norm eps", c.NormEps);
             Row("tied embeddings", ReferenceEquals(w.Output, w.TokenEmbedding) || c.TiedEmbeddings);
-            Row("extras", string.Join(", ", new[] { c.QkvBias ? "QKV bias" : null, c.QkNorm ? "QK norm" : null }.Where(x => x != null)) is { Length: > 0 } e ? e : "none");
+            Row("extras", string.Join(", ", new[] { c.QkvBias ? "QKV bias" : null, c.QkNorm ? "QK norm" : null,
+                c.EmbeddingScale != 1 ? $"embedding × {c.EmbeddingScale:G5}" : null,
+                c.AttnLogitSoftcap > 0 ? $"attention soft-cap {c.AttnLogitSoftcap:G}" : null,
+                c.FinalLogitSoftcap > 0 ? $"final soft-cap {c.FinalLogitSoftcap:G}" : null,
+                c.QueryPreAttnScalar > 0 && c.QueryPreAttnScalar != c.HeadDim ? $"query scalar {c.QueryPreAttnScalar:G}" : null }.Where(x => x != null)) is { Length: > 0 } e ? e : "none");
+            foreach (var (spec, layers) in LayerGroups(m.Transformer.Blocks))
+                Row($"layers {layers}", spec);
             Row("weight types", types);
             Row("tokenizer", $"{tok.GetType().Name}, {tok.VocabSize} tokens, BOS {tok.BosId}, EOS {tok.EosId}, add BOS {tok.AddBos}");
             Row("chat template", tok.ChatTemplate == null ? "none" : $"{tok.ChatTemplate.Length} chars");
@@ -51,5 +57,22 @@ static class InfoCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Layers with the same spec, as compact ranges: "0-4, 6-10" → "sliding 512, RoPE base 10000, …".</summary>
+    internal static IEnumerable<(string Spec, string Layers)> LayerGroups(IReadOnlyList<BlockSpec> blocks) =>
+        blocks.GroupBy(b => b.Describe()).Select(g => (g.Key, Ranges(g.Select(b => b.Layer).ToList())));
+
+    static string Ranges(List<int> layers)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < layers.Count;)
+        {
+            int j = i;
+            while (j + 1 < layers.Count && layers[j + 1] == layers[j] + 1) j++;
+            parts.Add(j == i ? $"{layers[i]}" : $"{layers[i]}-{layers[j]}");
+            i = j + 1;
+        }
+        return string.Join(", ", parts);
     }
 }

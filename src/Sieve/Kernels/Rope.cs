@@ -17,21 +17,31 @@ public sealed class Rope
     Table _table = new([], [], 0);
     readonly Lock _grow = new();
 
-    public Rope(ModelConfig c)
+    public Rope(ModelConfig c) : this(c.HeadDim, c.RopeDim, c.RopeStyle, c.RopeTheta, c.RopeScaling) { }
+
+    /// <summary>The tables of one layer's RoPE (Gemma 3's sliding and global layers differ in base and scaling).</summary>
+    public Rope(ModelConfig c, BlockSpec block) : this(c.HeadDim, c.RopeDim, c.RopeStyle, block.RopeTheta, block.RopeScaling, block.RopeLinearFactor) { }
+
+    public Rope(int headDim, int ropeDim, RopeStyle style, float theta, RopeScaling? scaling = null, float linearFactor = 1f)
     {
-        _headDim = c.HeadDim;
-        int ropeDim = c.RopeDim > 0 ? c.RopeDim : c.HeadDim;
+        _headDim = headDim;
+        if (ropeDim <= 0) ropeDim = headDim;
         _half = ropeDim / 2;
-        _style = c.RopeStyle;
+        _style = style;
         _inv = new float[_half];
         for (int i = 0; i < _half; i++)
         {
             // llama2.c: 1 / powf(theta, 2i / headSize) in f32; keep f32 so the oracles match exactly.
-            float freq = 1f / MathF.Pow(c.RopeTheta, 2 * i / (float)ropeDim);
-            if (c.RopeScaling is { } s) freq = Llama3Scale(freq, s);
+            float freq = 1f / MathF.Pow(theta, 2 * i / (float)ropeDim);
+            if (scaling is { } s) freq = Llama3Scale(freq, s);
+            // Linear scaling (position interpolation): every frequency slows by the factor.
+            if (linearFactor != 1f) freq /= linearFactor;
             _inv[i] = freq;
         }
     }
+
+    /// <summary>Whether this table rotates exactly as <paramref name="other"/> would (layers share one then).</summary>
+    internal bool SameAs(Rope other) => _headDim == other._headDim && _style == other._style && _inv.AsSpan().SequenceEqual(other._inv);
 
     /// <summary>Llama 3.1: long wavelengths slow down by the factor, short ones stay, and a smooth blend in between.</summary>
     static float Llama3Scale(float freq, RopeScaling s)

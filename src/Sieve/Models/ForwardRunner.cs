@@ -27,6 +27,8 @@ public sealed class ForwardRunner
     public int MaxTokens { get; }
 
     readonly MatMul _mm;
+    readonly BlockSpec[] _blocks;
+    readonly float[] _queryFix;   // per layer: the spec's softmax scale over the caches' 1/√headDim (1 but for Gemma 27B)
 
     // Scratch, [MaxTokens × width] each, allocated once. x is indexed by batch row; the others by packed row,
     // which lists only the segments a layer runs for (all of them unless plans differ between segments).
@@ -49,6 +51,10 @@ public sealed class ForwardRunner
         var c = model.Config;
         int n = MaxTokens;
         _mm = new MatMul(pool);
+        _blocks = [.. model.Blocks];
+        // Caches scale scores by 1/√headDim; a model that wants another scale gets its queries pre-scaled, as
+        // llama.cpp does for Gemma (the product q·k is linear in q).
+        _queryFix = _blocks.Select(b => b.QueryScale * MathF.Sqrt(c.HeadDim) is var f && MathF.Abs(f - 1) > 1e-6f ? f : 1f).ToArray();
         _x = new float[n * c.Dim];
         _xb = new float[n * c.Dim];
         _q = new float[n * c.QDim];
@@ -187,7 +193,11 @@ public sealed class ForwardRunner
             if (!residualIn.IsEmpty) continue;
             var tokens = segs[s].Tokens.Span;
             for (int j = 0; j < tokens.Length; j++)
-                Dequantize.Row(w.TokenEmbedding.Type, w.TokenEmbedding.Row(tokens[j]), x.Slice((row + j) * dim, dim));
+            {
+                var xj = x.Slice((row + j) * dim, dim);
+                Dequantize.Row(w.TokenEmbedding.Type, w.TokenEmbedding.Row(tokens[j]), xj);
+                if (c.EmbeddingScale != 1f) TensorPrimitives.Multiply(xj, c.EmbeddingScale, xj);   // Gemma: × √dim
+            }
         }
         if (!residualIn.IsEmpty) residualIn.CopyTo(x);
 
@@ -206,6 +216,8 @@ public sealed class ForwardRunner
             }
             if (nKv == 0) continue;
             var lw = w.Layers[l];
+            var spec = _blocks[l];
+            var rope = Model.Ropes[l];
             var xb = _xb.AsSpan(0, nKv * dim);
             var q = _q.AsSpan(0, nKv * qDim);
             var k = _k.AsSpan(0, nKv * kvDim);
@@ -234,15 +246,16 @@ public sealed class ForwardRunner
                 {
                     int pos = segs[s].StartPos + j, r = p.Kv + j;
                     var kj = k.Slice(r * kvDim, kvDim);
-                    if (lw.Bk != null) TensorPrimitives.Add(kj, lw.Bk, kj);
-                    if (lw.KNorm != null) NormHeads(kj, c.KvHeadCount, lw.KNorm);
-                    Model.Rope.Apply(kj, c.KvHeadCount, pos);
-                    if (lw.Bv != null) TensorPrimitives.Add(v.Slice(r * kvDim, kvDim), lw.Bv, v.Slice(r * kvDim, kvDim));
+                    if (spec.QkvBias) TensorPrimitives.Add(kj, lw.Bk!, kj);
+                    if (spec.QkNorm) NormHeads(kj, c.KvHeadCount, lw.KNorm!);
+                    rope.Apply(kj, c.KvHeadCount, pos);
+                    if (spec.QkvBias) TensorPrimitives.Add(v.Slice(r * kvDim, kvDim), lw.Bv!, v.Slice(r * kvDim, kvDim));
                     if (p.Mode != LayerMode.Full) continue;
                     var qj = q.Slice(r * qDim, qDim);
-                    if (lw.Bq != null) TensorPrimitives.Add(qj, lw.Bq, qj);
-                    if (lw.QNorm != null) NormHeads(qj, c.HeadCount, lw.QNorm);
-                    Model.Rope.Apply(qj, c.HeadCount, pos);
+                    if (spec.QkvBias) TensorPrimitives.Add(qj, lw.Bq!, qj);
+                    if (spec.QkNorm) NormHeads(qj, c.HeadCount, lw.QNorm!);
+                    rope.Apply(qj, c.HeadCount, pos);
+                    if (_queryFix[l] != 1f) TensorPrimitives.Multiply(qj, _queryFix[l], qj);
                 }
                 var ks = k.Slice(p.Kv * kvDim, p.Count * kvDim);
                 var vs = v.Slice(p.Kv * kvDim, p.Count * kvDim);
@@ -266,10 +279,11 @@ public sealed class ForwardRunner
                 ref var p = ref place[s];
                 if (p.Mode != LayerMode.Full) continue;
                 var xs = x.Slice(p.Row * dim, p.Count * dim);
+                if (spec.SandwichNorms) NormRows(proj.Slice(p.Full * dim, p.Count * dim), lw.PostAttnNorm!);
                 TensorPrimitives.Add(xs, proj.Slice(p.Full * dim, p.Count * dim), xs);
             }
 
-            // ---- feed-forward (SwiGLU) ----
+            // ---- feed-forward (SwiGLU, or Gemma's GeGLU) ----
             var hb = _hb.AsSpan(0, nFull * ffn);
             var hb2 = _hb2.AsSpan(0, nFull * ffn);
             for (int s = 0; s < segs.Length; s++)
@@ -282,7 +296,8 @@ public sealed class ForwardRunner
             }
             _mm.Apply(lw.Gate, proj, nFull, hb);
             _mm.Apply(lw.Up, proj, nFull, hb2);
-            SwiGlu.Apply(hb, hb2);
+            if (spec.Activation == FfnActivation.GeluTanh) GeGlu.Apply(hb, hb2);
+            else SwiGlu.Apply(hb, hb2);
             for (int s = 0; s < segs.Length; s++)
                 if (place[s].Mode == LayerMode.Full)
                     Emit(segs[s], ActivationSite.FfnAct, l, ffn, hb.Slice(place[s].Full * ffn, place[s].Count * ffn));
@@ -292,6 +307,7 @@ public sealed class ForwardRunner
                 ref var p = ref place[s];
                 if (p.Mode != LayerMode.Full) continue;
                 var xs = x.Slice(p.Row * dim, p.Count * dim);
+                if (spec.SandwichNorms) NormRows(proj.Slice(p.Full * dim, p.Count * dim), lw.PostFfnNorm!);
                 TensorPrimitives.Add(xs, proj.Slice(p.Full * dim, p.Count * dim), xs);
                 Emit(segs[s], ActivationSite.Residual, l, dim, xs);
             }
@@ -301,7 +317,9 @@ public sealed class ForwardRunner
         for (int s = 0; s < segs.Length; s++)
             for (int j = segs[s].LogitsFrom; j < segs[s].Count; j++)
                 RmsNorm.Apply(x.Slice((place[s].Row + j) * dim, dim), w.OutputNorm, c.NormEps, _xb.AsSpan(logitRows++ * dim, dim));
-        if (logitRows > 0) _mm.Apply(w.Output, _xb.AsSpan(0, logitRows * dim), logitRows, logits);
+        if (logitRows == 0) return;
+        _mm.Apply(w.Output, _xb.AsSpan(0, logitRows * dim), logitRows, logits);
+        if (c.FinalLogitSoftcap > 0) Softcap.Apply(logits[..(logitRows * c.VocabSize)], c.FinalLogitSoftcap);   // Gemma 2
     }
 
     /// <summary>Checks every segment before anything runs (a bad one must not leave others' caches half-written); returns the rows.</summary>
@@ -330,7 +348,14 @@ public sealed class ForwardRunner
         return (int)rows;
     }
 
-    /// <summary>Qwen3's per-head RMSNorm of Q and K.</summary>
+    /// <summary>Gemma's post-attention and post-FFN norms, row by row, in place.</summary>
+    void NormRows(Span<float> rows, float[] weight)
+    {
+        int dim = Config.Dim;
+        for (int r = 0; r < rows.Length; r += dim) RmsNorm.Apply(rows.Slice(r, dim), weight, Config.NormEps, rows.Slice(r, dim));
+    }
+
+    /// <summary>Qwen3's and Gemma 3's per-head RMSNorm of Q and K.</summary>
     void NormHeads(Span<float> x, int heads, float[] weight)
     {
         int hd = Config.HeadDim;

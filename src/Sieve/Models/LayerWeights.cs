@@ -15,7 +15,9 @@ public sealed class LayerWeights
     public float[]? Bv { get; init; }                 // [nKvHeads*headDim]  Qwen2
     public float[]? QNorm { get; init; }              // [headDim]           Qwen3
     public float[]? KNorm { get; init; }              // [headDim]           Qwen3
+    public float[]? PostAttnNorm { get; init; }       // [dim]               Gemma 2/3: on the attention output
     public required float[] FfnNorm { get; init; }    // [dim]
+    public float[]? PostFfnNorm { get; init; }        // [dim]               Gemma 2/3: on the FFN output
     public required WeightTensor Gate { get; init; }  // [ffn, dim]   w1
     public required WeightTensor Up { get; init; }    // [ffn, dim]   w3
     public required WeightTensor Down { get; init; }  // [dim, ffn]   w2

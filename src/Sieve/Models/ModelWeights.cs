@@ -32,6 +32,11 @@ public sealed class ModelWeights
             var l = Layers[i];
             Vec(l.AttnNorm, c.Dim, $"layer {i} attention norm");
             Vec(l.FfnNorm, c.Dim, $"layer {i} FFN norm");
+            Vec(l.PostAttnNorm, c.Dim, $"layer {i} post-attention norm"); Vec(l.PostFfnNorm, c.Dim, $"layer {i} post-FFN norm");
+            if (c.SandwichNorms && (l.PostAttnNorm == null || l.PostFfnNorm == null))
+                throw new Formats.ModelFileException(source, $"layer {i} has no post-{(l.PostAttnNorm == null ? "attention" : "FFN")} norm, which {c.Architecture} needs");
+            if (c.QkNorm && (l.QNorm == null || l.KNorm == null)) throw new Formats.ModelFileException(source, $"layer {i} has no Q/K norm, which {c.Architecture} needs");
+            if (c.QkvBias && (l.Bq == null || l.Bk == null || l.Bv == null)) throw new Formats.ModelFileException(source, $"layer {i} has no Q/K/V biases, which {c.Architecture} needs");
             Shape(l.Wq, c.QDim, c.Dim); Shape(l.Wk, c.KvDim, c.Dim); Shape(l.Wv, c.KvDim, c.Dim); Shape(l.Wo, c.Dim, c.QDim);
             Vec(l.Bq, c.QDim, $"layer {i} q bias"); Vec(l.Bk, c.KvDim, $"layer {i} k bias"); Vec(l.Bv, c.KvDim, $"layer {i} v bias");
             Vec(l.QNorm, c.HeadDim, $"layer {i} q norm"); Vec(l.KNorm, c.HeadDim, $"layer {i} k norm");

@@ -29,6 +29,9 @@ public static class RandomWeights
                 Wv = M($"blk.{l}.attn_v", c.KvDim, c.Dim), Wo = M($"blk.{l}.attn_output", c.Dim, c.QDim),
                 Gate = M($"blk.{l}.ffn_gate", c.FfnDim, c.Dim), Up = M($"blk.{l}.ffn_up", c.FfnDim, c.Dim),
                 Down = M($"blk.{l}.ffn_down", c.Dim, c.FfnDim),
+                PostAttnNorm = c.SandwichNorms ? Ones(c.Dim) : null, PostFfnNorm = c.SandwichNorms ? Ones(c.Dim) : null,
+                QNorm = c.QkNorm ? Ones(c.HeadDim) : null, KNorm = c.QkNorm ? Ones(c.HeadDim) : null,
+                Bq = c.QkvBias ? new float[c.QDim] : null, Bk = c.QkvBias ? new float[c.KvDim] : null, Bv = c.QkvBias ? new float[c.KvDim] : null,
             };
         }
         var embedding = M("token_embd", c.VocabSize, c.Dim);

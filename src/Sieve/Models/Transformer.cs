@@ -14,8 +14,26 @@ public sealed class Transformer(ModelConfig config, ModelWeights weights)
     public ModelConfig Config { get; } = config;
     public ModelWeights Weights { get; } = weights;
 
-    /// <summary>RoPE tables shared by every runner of this model.</summary>
-    internal Rope Rope { get; } = new(config);
+    /// <summary>Each layer's spec (norms, activation, window, RoPE, softmax scale), resolved once from the config.</summary>
+    public IReadOnlyList<BlockSpec> Blocks => _blocks;
+    readonly BlockSpec[] _blocks = BlockSpec.Resolve(config);
+
+    /// <summary>RoPE tables per layer, shared by every runner of this model (one table per distinct base and scaling).</summary>
+    internal Rope[] Ropes { get; } = BuildRopes(config);
+
+    static Rope[] BuildRopes(ModelConfig c)
+    {
+        var blocks = BlockSpec.Resolve(c);
+        var distinct = new List<Rope>();
+        var ropes = new Rope[c.LayerCount];
+        for (int l = 0; l < ropes.Length; l++)
+        {
+            var r = new Rope(c, blocks[l]);
+            ropes[l] = distinct.FirstOrDefault(d => d.SameAs(r)) ?? r;
+            if (ReferenceEquals(ropes[l], r)) distinct.Add(r);
+        }
+        return ropes;
+    }
 
     public DenseKvCache CreateDenseCache(int capacity, WorkerPool? pool) => new(KvCacheShape.Of(Config, capacity), pool);
 

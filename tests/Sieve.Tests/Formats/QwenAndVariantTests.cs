@@ -134,8 +134,8 @@ public class QwenAndVariantTests
         e = Assert.Throws<ModelFileException>(() => CheckpointLoader.Load(WriteGguf("qwen3", skip: n => n == "blk.1.attn_k_norm.weight")));
         Assert.Contains("'blk.1.attn_k_norm.weight' is missing", e.Message);
 
-        e = Assert.Throws<ModelFileException>(() => CheckpointLoader.Load(WriteGguf("gemma2")));
-        Assert.Contains("unsupported architecture 'gemma2'", e.Message);
+        e = Assert.Throws<ModelFileException>(() => CheckpointLoader.Load(WriteGguf("phi3")));
+        Assert.Contains("unsupported architecture 'phi3'", e.Message);
 
         e = Assert.Throws<ModelFileException>(() => CheckpointLoader.Load(WriteGguf("llama", (w, _) => { w.Add("llama.rope.scaling.type", "yarn"); w.Add("llama.rope.scaling.factor", 4f); })));
         Assert.Contains("rope scaling type 'yarn'", e.Message);
@@ -176,8 +176,9 @@ public class QwenAndVariantTests
         var notes = new Dictionary<string, string>();
         var mistral = Parse($"{{\"model_type\": \"mistral\", {Base}, \"num_key_value_heads\": 2, \"max_position_embeddings\": 32768, \"sliding_window\": 4096, \"rope_theta\": 10000.0, \"rms_norm_eps\": 1e-05}}").ToModelConfig("config.json", notes);
         Assert.Equal("llama", mistral.Architecture);
-        Assert.Equal(4096, mistral.ContextLength);   // limited to the window
-        Assert.Contains("sliding_window", notes.Keys);
+        // Every Mistral layer slides over 4096 positions; the context stays what the config says.
+        Assert.Equal((32768, 4096), (mistral.ContextLength, mistral.SlidingWindow));
+        Assert.True(Enumerable.Range(0, mistral.LayerCount).All(mistral.IsSliding));
         Assert.Equal(RopeStyle.Neox, mistral.RopeStyle);
         Assert.Equal(8, mistral.HeadDim);
         Assert.Equal(2, mistral.KvHeadCount);
@@ -185,7 +186,10 @@ public class QwenAndVariantTests
         // Mistral v0.2+ (no window); Qwen2 with use_sliding_window false keeps its full context.
         Assert.Equal(32768, Parse($"{{\"model_type\": \"mistral\", {Base}, \"max_position_embeddings\": 32768, \"sliding_window\": null}}").ToModelConfig("c").ContextLength);
         var qwen2 = Parse($"{{\"model_type\": \"qwen2\", {Base}, \"max_position_embeddings\": 32768, \"sliding_window\": 4096, \"use_sliding_window\": false, \"tie_word_embeddings\": true}}").ToModelConfig("c");
-        Assert.Equal((32768, true, true), (qwen2.ContextLength, qwen2.QkvBias, qwen2.TiedEmbeddings));
+        Assert.Equal((32768, true, true, 0), (qwen2.ContextLength, qwen2.QkvBias, qwen2.TiedEmbeddings, qwen2.SlidingWindow));
+        // Qwen2 with use_sliding_window: layers from max_window_layers on slide (transformers' Qwen2Config).
+        var qwen2w = Parse($"{{\"model_type\": \"qwen2\", {Base}, \"sliding_window\": 4096, \"use_sliding_window\": true, \"max_window_layers\": 1}}").ToModelConfig("c");
+        Assert.Equal((false, true), (qwen2w.IsSliding(0), qwen2w.IsSliding(1)));
 
         var qwen3 = Parse($"{{\"model_type\": \"qwen3\", {Base}, \"head_dim\": 16, \"rope_theta\": 1000000}}").ToModelConfig("c");
         Assert.Equal((16, 16, true, false), (qwen3.HeadDim, qwen3.RopeDim, qwen3.QkNorm, qwen3.QkvBias));

@@ -62,9 +62,15 @@ public class NaiveReferenceTests
         double[][] Mat(WeightTensor t) { var f = t.ToFloat32(); return Enumerable.Range(0, t.Rows).Select(r => f.Skip(r * t.Cols).Take(t.Cols).Select(v => (double)v).ToArray()).ToArray(); }
         double[] MatVec(double[][] m, double[] x) => m.Select(row => row.Zip(x, (a, b) => a * b).Sum()).ToArray();
         double[] RmsNorm(double[] x, float[] g) { double ms = x.Sum(v => v * v) / x.Length; double s = 1 / Math.Sqrt(ms + c.NormEps); return x.Select((v, i) => v * s * g[i]).ToArray(); }
+        // Gemma 3: sliding layers rotate with the local base and no scaling; global layers with the global base and
+        // the linear factor (transformers' rotary_emb_local / rotary_emb).
+        int layer = 0;
+        bool Sliding() => c.SlidingWindow > 0 && (c.SlidingLayers == null || c.SlidingLayers[layer]);
         double Freq(int i)
         {
-            double f = 1 / Math.Pow(c.RopeTheta, 2.0 * i / hd);
+            bool local = Sliding() && c.SlidingRopeTheta > 0;
+            double f = 1 / Math.Pow(local ? c.SlidingRopeTheta : c.RopeTheta, 2.0 * i / hd);
+            if (!local) f /= c.RopeLinearFactor;
             if (c.RopeScaling is not { } s) return f;
             double low = s.OriginalContextLength / s.LowFreqFactor, high = s.OriginalContextLength / s.HighFreqFactor, wl = 2 * Math.PI / f;
             if (wl < high) return f;
@@ -84,9 +90,17 @@ public class NaiveReferenceTests
             }
         }
         var emb = Mat(w.TokenEmbedding);
-        var x = tokens.Select(t => (double[])emb[t].Clone()).ToArray();
-        foreach (var l in w.Layers)
+        var x = tokens.Select(t => emb[t].Select(v => v * (double)c.EmbeddingScale).ToArray()).ToArray();
+        double scale = 1 / Math.Sqrt(c.QueryPreAttnScalar > 0 ? c.QueryPreAttnScalar : hd);
+        double Cap(double v, double cap) => cap > 0 ? cap * Math.Tanh(v / cap) : v;
+        double Act(double g) => c.Activation == FfnActivation.GeluTanh
+            ? 0.5 * g * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g)))
+            : g / (1 + Math.Exp(-g));
+        for (layer = 0; layer < w.Layers.Length; layer++)
         {
+            var l = w.Layers[layer];
+            // A sliding layer's query at t sees keys t-W+1..t.
+            int first(int t) => Sliding() ? Math.Max(0, t - c.SlidingWindow + 1) : 0;
             var (wq, wk, wv, wo) = (Mat(l.Wq), Mat(l.Wk), Mat(l.Wv), Mat(l.Wo));
             var ks = new double[n][]; var vs = new double[n][]; var qs = new double[n][];
             for (int t = 0; t < n; t++)
@@ -113,20 +127,23 @@ public class NaiveReferenceTests
                 for (int hh = 0; hh < c.HeadCount; hh++)
                 {
                     int kv = hh / (c.HeadCount / c.KvHeadCount);
-                    var scores = Enumerable.Range(0, t + 1).Select(s => Enumerable.Range(0, hd).Sum(i => qs[t][hh * hd + i] * ks[s][kv * hd + i]) / Math.Sqrt(hd)).ToArray();
+                    int f0 = first(t);
+                    var scores = Enumerable.Range(f0, t + 1 - f0).Select(s => Cap(Enumerable.Range(0, hd).Sum(i => qs[t][hh * hd + i] * ks[s][kv * hd + i]) * scale, c.AttnLogitSoftcap)).ToArray();
                     double max = scores.Max(); var e = scores.Select(s => Math.Exp(s - max)).ToArray(); double z = e.Sum();
-                    for (int s = 0; s <= t; s++) for (int i = 0; i < hd; i++) att[hh * hd + i] += e[s] / z * vs[s][kv * hd + i];
+                    for (int s = f0; s <= t; s++) for (int i = 0; i < hd; i++) att[hh * hd + i] += e[s - f0] / z * vs[s][kv * hd + i];
                 }
                 var o = MatVec(wo, att);
+                if (l.PostAttnNorm != null) o = RmsNorm(o, l.PostAttnNorm);
                 for (int i = 0; i < d; i++) x[t][i] += o[i];
                 var h2 = RmsNorm(x[t], l.FfnNorm);
                 var g = MatVec(Mat(l.Gate), h2); var u = MatVec(Mat(l.Up), h2);
-                var act = g.Select((v, i) => v / (1 + Math.Exp(-v)) * u[i]).ToArray();
+                var act = g.Select((v, i) => Act(v) * u[i]).ToArray();
                 var down = MatVec(Mat(l.Down), act);
+                if (l.PostFfnNorm != null) down = RmsNorm(down, l.PostFfnNorm);
                 for (int i = 0; i < d; i++) x[t][i] += down[i];
             }
         }
         var outM = Mat(w.Output);
-        return x.SelectMany(row => MatVec(outM, RmsNorm(row, w.OutputNorm))).ToArray();
+        return x.SelectMany(row => MatVec(outM, RmsNorm(row, w.OutputNorm)).Select(v => Cap(v, c.FinalLogitSoftcap))).ToArray();
     }
 }

@@ -64,6 +64,7 @@ public static class ModelConverter
         w.Add(k + "attention.layer_norm_rms_epsilon", c.NormEps);
         w.Add(k + "rope.freq_base", c.RopeTheta);
         w.Add(k + "rope.dimension_count", (uint)c.RopeDim);
+        if (Architectures.IsGemma(arch)) WriteGemmaKeys(w, c);
 
         foreach (var (key, value) in tokenizerMetadata)
         {
@@ -98,6 +99,30 @@ public static class ModelConverter
         ConvertDestination.Write(outPath, () => w.Write(outPath, progress));
     }
 
+    /// <summary>
+    /// Gemma's hyper-parameters under llama.cpp's keys, plus the per-layer pattern, Gemma 3's local RoPE base and
+    /// the query scalar, which llama.cpp b4748 derives itself (and ignores here) but Sieve reads back.
+    /// </summary>
+    static void WriteGemmaKeys(GgufWriter w, ModelConfig c)
+    {
+        string k = c.Architecture + ".";
+        if (c.SlidingWindow > 0) w.Add(k + "attention.sliding_window", (uint)c.SlidingWindow);
+        w.Add(k + "attention.sliding_window_pattern", Enumerable.Range(0, c.LayerCount).Select(c.IsSliding).ToArray());
+        if (c.Architecture == Architectures.Gemma2)
+        {
+            w.Add(k + "attn_logit_softcapping", c.AttnLogitSoftcap);
+            w.Add(k + "final_logit_softcapping", c.FinalLogitSoftcap);
+        }
+        else
+        {
+            if (c.FinalLogitSoftcap > 0) w.Add(k + "final_logit_softcapping", c.FinalLogitSoftcap);
+            if (c.AttnLogitSoftcap > 0) throw new NotSupportedException("a Gemma 3 model with an attention soft-cap cannot be written (llama.cpp would drop it)");
+            if (c.SlidingRopeTheta > 0) w.Add(k + "rope.freq_base_swa", c.SlidingRopeTheta);
+            if (c.RopeLinearFactor != 1f) { w.Add(k + "rope.scaling.type", "linear"); w.Add(k + "rope.scaling.factor", c.RopeLinearFactor); }
+        }
+        w.Add(k + "attention.query_pre_attn_scalar", c.QueryPreAttnScalar > 0 ? c.QueryPreAttnScalar : c.HeadDim);
+    }
+
     /// <summary>One block's tensors under a format's names, Q/K rows (and their biases and norms) in the target RoPE order.</summary>
     static void WriteLayer(LayerTensorNames n, LayerWeights l, ModelConfig c, RopeStyle style, int[]? qOrder, int[]? kOrder,
         Action<string, WeightTensor, int[]?> matrix, Action<string, float[]> vector)
@@ -112,7 +137,9 @@ public static class ModelConverter
         if (l.Bv != null) vector(n.Bv, l.Bv);
         if (l.QNorm != null) vector(n.QNorm, PermuteHeadVector(l.QNorm, c, style));
         if (l.KNorm != null) vector(n.KNorm, PermuteHeadVector(l.KNorm, c, style));
+        if (l.PostAttnNorm != null) vector(n.PostAttnNorm, l.PostAttnNorm);
         vector(n.FfnNorm, l.FfnNorm);
+        if (l.PostFfnNorm != null) vector(n.PostFfnNorm, l.PostFfnNorm);
         matrix(n.Gate, l.Gate, null);
         matrix(n.Up, l.Up, null);
         matrix(n.Down, l.Down, null);
@@ -131,13 +158,16 @@ public static class ModelConverter
         var st = new SafeTensorsWriter();
         void Matrix(string name, WeightTensor t, int[]? order = null) =>
             st.Add(name, GgmlType.F32, [t.Rows, t.Cols], TensorStreams.Rows(t, GgmlType.F32, order));
-        void Vector(string name, float[] v) => st.Add(name, GgmlType.F32, [v.Length], TensorStreams.Vector(v));
+        // Gemma's Hugging Face norms store w of x·(1 + w); Sieve holds 1 + w (as GGUF does), so take the 1 back out.
+        bool gemma = Architectures.IsGemma(c.Architecture);
+        void Vector(string name, float[] v) => st.Add(name, GgmlType.F32, [v.Length],
+            TensorStreams.Vector(gemma && name.EndsWith("norm.weight", StringComparison.Ordinal) ? v.Select(x => x - 1f).ToArray() : v));
 
         var wts = src.Weights;
         Matrix("model.embed_tokens.weight", wts.TokenEmbedding);
         for (int i = 0; i < c.LayerCount; i++)
         {
-            WriteLayer(LayerTensorNames.HuggingFace(i), wts.Layers[i], c, RopeStyle.Neox, qOrder, kOrder, Matrix, Vector);
+            WriteLayer(LayerTensorNames.HuggingFace(i, c.Architecture), wts.Layers[i], c, RopeStyle.Neox, qOrder, kOrder, Matrix, Vector);
         }
         Vector("model.norm.weight", wts.OutputNorm);
         bool tied = c.TiedEmbeddings || ReferenceEquals(wts.Output, wts.TokenEmbedding);
@@ -168,6 +198,8 @@ public static class ModelConverter
         {
             Architectures.Qwen2 => ("qwen2", "Qwen2ForCausalLM"),
             Architectures.Qwen3 => ("qwen3", "Qwen3ForCausalLM"),
+            Architectures.Gemma2 => ("gemma2", "Gemma2ForCausalLM"),
+            Architectures.Gemma3 => ("gemma3_text", "Gemma3ForCausalLM"),
             _ => ("llama", "LlamaForCausalLM"),
         };
         var ms = new MemoryStream();
@@ -186,7 +218,26 @@ public static class ModelConverter
             j.WriteNumber("max_position_embeddings", c.ContextLength);
             j.WriteNumber("rms_norm_eps", c.NormEps);
             j.WriteNumber("rope_theta", c.RopeTheta);
-            if (c.RopeScaling is { } s)
+            if (Architectures.IsGemma(c.Architecture))
+            {
+                j.WriteNumber("query_pre_attn_scalar", c.QueryPreAttnScalar > 0 ? c.QueryPreAttnScalar : c.HeadDim);
+                j.WriteNumber("sliding_window", c.SlidingWindow);
+                j.WriteStartArray("layer_types");
+                for (int l = 0; l < c.LayerCount; l++) j.WriteStringValue(c.IsSliding(l) ? "sliding_attention" : "full_attention");
+                j.WriteEndArray();
+                if (c.AttnLogitSoftcap > 0) j.WriteNumber("attn_logit_softcapping", c.AttnLogitSoftcap); else j.WriteNull("attn_logit_softcapping");
+                if (c.FinalLogitSoftcap > 0) j.WriteNumber("final_logit_softcapping", c.FinalLogitSoftcap); else j.WriteNull("final_logit_softcapping");
+                if (c.SlidingRopeTheta > 0) j.WriteNumber("rope_local_base_freq", c.SlidingRopeTheta);
+                j.WriteString("hidden_activation", "gelu_pytorch_tanh");
+            }
+            if (c.RopeLinearFactor != 1f)
+            {
+                j.WriteStartObject("rope_scaling");
+                j.WriteString("rope_type", "linear");
+                j.WriteNumber("factor", c.RopeLinearFactor);
+                j.WriteEndObject();
+            }
+            else if (c.RopeScaling is { } s)
             {
                 j.WriteStartObject("rope_scaling");
                 j.WriteString("rope_type", "llama3");
@@ -199,7 +250,7 @@ public static class ModelConverter
             else j.WriteNull("rope_scaling");
             j.WriteBoolean("tie_word_embeddings", tied);
             if (c.Architecture == Architectures.Llama) j.WriteBoolean("attention_bias", c.QkvBias);
-            j.WriteString("hidden_act", "silu");
+            if (!Architectures.IsGemma(c.Architecture)) j.WriteString("hidden_act", "silu");
             j.WriteString("torch_dtype", "float32");
             j.WriteEndObject();
         }

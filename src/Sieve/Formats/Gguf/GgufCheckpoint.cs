@@ -86,8 +86,13 @@ public static class GgufCheckpoint
         // The shape must be sane before per-layer names are built from it.
         config.Validate(path);
 
-        var (scaling, freqs) = RopeScalingOf(g, arch, config, notes);
-        config = config with { RopeScaling = scaling };
+        float[]? freqs = null;
+        if (Architectures.IsGemma(arch)) config = GemmaOf(g, arch, config, notes);
+        else
+        {
+            (var scaling, freqs) = RopeScalingOf(g, arch, config, notes);
+            config = config with { RopeScaling = scaling };
+        }
 
         var used = new HashSet<string>(StringComparer.Ordinal) { "token_embd.weight" };
         WeightTensor M(string name) { used.Add(name); return Matrix(g, name); }
@@ -125,6 +130,81 @@ public static class GgufCheckpoint
             RopeFreqFactors = freqs,
             Resources = [g],
         };
+    }
+
+    /// <summary>
+    /// Gemma 2/3's keys as llama.cpp writes them (<c>attn_logit_softcapping</c>, <c>final_logit_softcapping</c>,
+    /// <c>attention.sliding_window</c>, linear <c>rope.scaling</c> for Gemma 3's global layers), plus two that
+    /// llama.cpp b4748 hard-codes and newer versions write: <c>attention.sliding_window_pattern</c> (a period N, every
+    /// Nth layer global, or one bool per layer) and <c>rope.freq_base_swa</c> (Gemma 3's local base, 10 000).
+    /// <c>attention.query_pre_attn_scalar</c> is Sieve's own; without it the scalar follows llama.cpp's rule.
+    /// </summary>
+    static ModelConfig GemmaOf(GgufFile g, string arch, ModelConfig c, Dictionary<string, string> notes)
+    {
+        string path = g.Path, k = arch + ".";
+        bool g3 = arch == Architectures.Gemma3;
+        ModelFileException Bad(string problem) => new(path, problem);
+        if (g.TryGetTensor("output.weight", out _)) notes["output"] = "untied output.weight (Gemma ties it to the embedding)";
+
+        long? window = g.GetInt(k + "attention.sliding_window");
+        if (window == null)
+        {
+            if (g3) throw Bad($"metadata key '{k}attention.sliding_window' is missing (Gemma 3 needs its window)");
+            notes["sliding_window"] = $"no '{k}attention.sliding_window' key: Gemma 2's {Gemma.Gemma2Window}";
+        }
+        if (window is long wv && (wv <= 0 || wv > int.MaxValue)) throw Bad($"'{k}attention.sliding_window' is {wv}: inconsistent sliding-window pattern");
+
+        bool[] pattern;
+        string patternKey = k + "attention.sliding_window_pattern";
+        if (!g.Has(patternKey)) pattern = Gemma.Pattern(c.LayerCount, g3 ? Gemma.Gemma3Period : Gemma.Gemma2Period);
+        else if (g.Metadata[patternKey] is Array)
+        {
+            pattern = g.GetArray<bool>(patternKey)!;
+            if (pattern.Length != c.LayerCount)
+                throw Bad($"'{patternKey}' names {pattern.Length} layers but the model has {c.LayerCount}: inconsistent sliding-window pattern");
+        }
+        else
+        {
+            long period = g.GetInt(patternKey)!.Value;
+            if (period <= 0 || period > c.LayerCount + 1) throw Bad($"'{patternKey}' is {period}, not a period between 1 and {c.LayerCount + 1}: inconsistent sliding-window pattern");
+            pattern = Gemma.Pattern(c.LayerCount, (int)period);
+        }
+
+        float linear = 1f;
+        string? type = g.GetString(k + "rope.scaling.type");
+        double factor = g.GetFloat(k + "rope.scaling.factor") ?? 1.0;
+        if (type is not (null or "none" or "linear")) throw Bad($"rope scaling type '{type}' is not supported for {arch}");
+        if (type == "linear" && factor != 1.0)
+        {
+            if (!g3) throw Bad($"linear rope scaling is not supported for {arch}");
+            linear = (float)factor;
+        }
+        double localBase = g.GetFloat(k + "rope.freq_base_swa") ?? Gemma.Gemma3LocalRopeBase;
+        if (!(localBase > 1 && localBase < 1e12)) throw Bad($"'{k}rope.freq_base_swa' is {localBase}");
+        double? scalar = g.GetFloat(k + "attention.query_pre_attn_scalar");
+        if (scalar is double sv && !(sv > 0 && sv < 1e6)) throw Bad($"'{k}attention.query_pre_attn_scalar' is {sv}");
+
+        var gemma = Gemma.Apply(c with
+        {
+            SlidingWindow = (int)(window ?? Gemma.Gemma2Window),
+            SlidingLayers = pattern,
+            QueryPreAttnScalar = (float)(scalar ?? 0),
+            RopeLinearFactor = linear,
+        }, arch) with
+        {
+            TiedEmbeddings = c.TiedEmbeddings,
+            SlidingRopeTheta = g3 ? (float)localBase : 0,
+        };
+        if (!g3)
+        {
+            double attnCap = g.GetFloat(k + "attn_logit_softcapping") ?? Gemma.Gemma2AttnSoftcap;
+            double finalCap = g.GetFloat(k + "final_logit_softcapping") ?? Gemma.Gemma2FinalSoftcap;
+            gemma = gemma with { AttnLogitSoftcap = (float)attnCap, FinalLogitSoftcap = (float)finalCap };
+        }
+        else if (g.GetFloat(k + "final_logit_softcapping") is double fc) gemma = gemma with { FinalLogitSoftcap = (float)fc };
+        if (!pattern.Contains(false)) notes["sliding_window_pattern"] = "every layer slides";
+        gemma.Validate(path);
+        return gemma;
     }
 
     /// <summary>

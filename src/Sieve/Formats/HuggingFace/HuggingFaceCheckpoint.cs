@@ -135,33 +135,47 @@ public static class HuggingFaceCheckpoint
             if (f.Tensors[name].Shape.Length != 2) throw new ModelFileException(f.Path, $"tensor '{name}' should be a 2-D matrix");
             return f.View(name);
         }
+        bool gemma = Architectures.IsGemma(c.Architecture);
         float[] V(string name)
         {
             used.Add(name);
             var f = Find(name);
             if (f.Tensors[name].Shape.Length != 1) throw new ModelFileException(f.Path, $"tensor '{name}' should be a 1-D vector");
-            return f.View(name).ToFloat32();
+            var v = f.View(name).ToFloat32();
+            // Gemma's RMSNorm multiplies by (1 + w) (transformers' Gemma2RMSNorm/Gemma3RMSNorm); Sieve, like llama.cpp's
+            // converter, folds the 1 into the stored weight once so every norm is the plain x·w.
+            if (gemma && name.EndsWith("norm.weight", StringComparison.Ordinal))
+                System.Numerics.Tensors.TensorPrimitives.Add(v, 1f, v);
+            return v;
         }
 
-        var emb = M("model.embed_tokens.weight");
+        // Gemma 3's multimodal checkpoints keep the decoder under language_model.model. (transformers < 4.52) or
+        // model.language_model. (4.52 on); text-only ones under model.
+        string prefix = new[] { "model.", "language_model.model.", "model.language_model." }
+            .FirstOrDefault(p => where.ContainsKey(p + "embed_tokens.weight")) ?? "model.";
+        string lmHead = prefix == "language_model.model." ? "language_model.lm_head.weight" : "lm_head.weight";
+        var emb = M(prefix + "embed_tokens.weight");
         var layers = new LayerWeights[c.LayerCount];
         for (int i = 0; i < c.LayerCount; i++)
         {
-            layers[i] = LayerTensorNames.HuggingFace(i).Resolve(c, M, V);
+            layers[i] = LayerTensorNames.HuggingFace(i, c.Architecture, prefix).Resolve(c, M, V);
         }
         // Tied when the config says so (transformers then ignores any lm_head in the file) or lm_head is absent.
-        bool tied = hf.TieWordEmbeddings == true || !where.ContainsKey("lm_head.weight");
-        if (tied) used.Add("lm_head.weight");
+        bool tied = hf.TextModel.TieWordEmbeddings == true || (gemma && hf.TextModel.TieWordEmbeddings == null) || !where.ContainsKey(lmHead);
+        if (tied) used.Add(lmHead);
         var weights = new ModelWeights
         {
             TokenEmbedding = emb,
             Layers = layers,
-            OutputNorm = V("model.norm.weight"),
-            Output = tied ? emb : M("lm_head.weight"),
+            OutputNorm = V(prefix + "norm.weight"),
+            Output = tied ? emb : M(lmHead),
         };
+        // The vision half of a multimodal Gemma 3 is not run, and says so in the notes rather than failing.
+        static bool Vision(string n) => n.StartsWith("vision_tower.", StringComparison.Ordinal) || n.StartsWith("multi_modal_projector.", StringComparison.Ordinal)
+            || n.StartsWith("model.vision_tower.", StringComparison.Ordinal) || n.StartsWith("model.multi_modal_projector.", StringComparison.Ordinal);
         // Anything else would be a part of the model we would silently leave out (an o_proj or MLP bias, say).
         foreach (var name in where.Keys)
-            if (!used.Contains(name) && !name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal))
+            if (!used.Contains(name) && !name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) && !(c.Architecture == Architectures.Gemma3 && Vision(name)))
                 throw new ModelFileException(where[name].Path, $"tensor '{name}' is not part of the {c.Architecture} architecture as Sieve runs it: unsupported model variant");
         return (weights, tied);
     }
