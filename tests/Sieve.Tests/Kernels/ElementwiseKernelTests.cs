@@ -89,6 +89,41 @@ public class ElementwiseKernelTests
         Close(g1, g2, 1e-5f);
     }
 
+    [Theory, MemberData(nameof(Lengths))]
+    public void GeGluMatchesScalar(int n)
+    {
+        var g1 = Random(n, n + 1, 8f);
+        var g2 = (float[])g1.Clone();
+        var up = Random(n, n + 9, 2f);
+        GeGlu.Scalar(g1, up);
+        GeGlu.Apply(g2, up);
+        Close(g1, g2, 1e-5f);
+    }
+
+    [Fact]
+    public void GeGluIsGeluTanhTimesUp()
+    {
+        // Published values of gelu_tanh: gelu(1) = 0.841192, gelu(-1) = -0.158808, gelu(3) = 2.996363.
+        float[] g = [1f, -1f, 3f, 0f, -20f];
+        GeGlu.Apply(g, [1f, 1f, 2f, 5f, 1f]);
+        Assert.Equal(0.841192f, g[0], 5);
+        Assert.Equal(-0.158808f, g[1], 5);
+        Assert.Equal(2 * 2.996363f, g[2], 4);
+        Assert.Equal(0f, g[3]);
+        Assert.True(MathF.Abs(g[4]) < 1e-6f);
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void SoftcapMatchesScalarAndStaysInsideTheCap(int n)
+    {
+        var a = Random(n, n + 3, 200f);
+        var b = (float[])a.Clone();
+        Softcap.Scalar(a, 30f);
+        Softcap.Apply(b, 30f);
+        Close(a, b, 1e-4f);
+        Assert.All(b, v => Assert.True(MathF.Abs(v) <= 30f));
+    }
+
     [Fact]
     public void SwiGluHandlesInfinities()
     {
