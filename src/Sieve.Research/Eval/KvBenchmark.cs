@@ -26,7 +26,7 @@ public static class KvBenchmark
     {
         var c = model.Config;
         int kvDim = c.KvDim, qDim = c.QDim, chunk = 256;
-        var rope = new Rope(c);
+        var ropes = model.Model.Ropes;   // per layer: Gemma 3's sliding and global layers rotate differently
         var rng = new XorShift((uint)seed * 2654435761u + 1);
         var offset = new float[kvDim];
         for (int i = 0; i < kvDim; i++) offset[i] = rng.NextSigned() * 2f;
@@ -36,6 +36,7 @@ public static class KvBenchmark
         var output = new float[qDim];
         for (int l = 0; l < c.LayerCount; l++)
         {
+            var rope = ropes[l];
             for (int start = 0; start < depth; start += chunk)
             {
                 int n = Math.Min(chunk, depth - start);
