@@ -47,7 +47,7 @@ static partial class HuggingFaceTokenizerLoader
         return false;
     }
 
-    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonField root, JsonField model)
+    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonField root, JsonField model, int? modelVocabSize)
     {
         bool prependNormalizer = false, replaceNormalizer = false;
         ReadSpmNormalizer(root["normalizer"], ref prependNormalizer, ref replaceNormalizer);
@@ -59,7 +59,7 @@ static partial class HuggingFaceTokenizerLoader
         CheckSpmModel(model);
         ReadDecoder(root["decoder"]);
 
-        var (tokens, types, added) = ReadVocabulary(model, root);
+        var (tokens, types, added) = ReadVocabulary(model, root, modelVocabSize);
         // Spelled-out bytes become byte tokens, as in SentencePiece's own model (only entries of the BPE vocabulary;
         // an added token is whatever the added_tokens list says it is).
         for (int i = 0; i < tokens.Length; i++)

@@ -130,6 +130,18 @@ public class RealTokenizerTests
     }
 
     [RequiresRealTokenizerFact("gemma3")]
+    public void Gemma3_fits_a_model_with_fewer_rows()
+    {
+        // Gemma 3 1B has 262,144 embedding rows; <image_soft_token> (262,144) is for the multimodal models. Loaded
+        // for such a model it is left out, as llama.cpp's converter does, and the rest encodes as before.
+        var tok = TokenizerFactory.FromHuggingFace(RealTokenizers.Folder("gemma3"), modelVocabSize: 262_144);
+        Assert.Equal(262_144, tok.VocabSize);
+        Assert.Equal(262_144, ((string[])tok.ToGgufMetadata()[GgufTokenizerKeys.Tokens]).Length);
+        foreach (var text in new[] { "<start_of_turn>user\nHi<end_of_turn>\n", "😀 日本語 12345", "<start_of_image>" })
+            Assert.Equal(Gemma3.Value.Encode(text, parseSpecial: true), tok.Encode(text, parseSpecial: true));
+    }
+
+    [RequiresRealTokenizerFact("gemma3")]
     public void Gemma3_survives_a_gguf_round_trip()
     {
         // What Sieve's converter writes for this vocabulary, read back as llama.cpp would: model "llama", no space prefix.
