@@ -61,7 +61,7 @@ public sealed class SieveModel : IDisposable
             case "gguf":
                 return TokenizerFactory.FromGguf(c.Gguf!);
             case "huggingface":
-                return TokenizerFactory.FromHuggingFace(c.Path);
+                return TokenizerFactory.FromHuggingFace(c.Path, c.Config.VocabSize);
             default:
                 var tok = o.TokenizerPath ?? c.TokenizerPath
                     ?? throw new ModelFileException(c.Path, "no tokenizer.bin beside this llama2.c checkpoint; pass --tokenizer");

@@ -70,10 +70,19 @@ public sealed class ChatFormat
                 break;
 
             case ChatTemplateFamily.Gemma:
-                // Gemma has no system role: the system text opens the first user turn. The assistant is "model".
-                foreach (var m in FoldSystemIntoFirstUser(messages, "\n\n"))
-                    sb.Append("<start_of_turn>").Append(m.Role == "assistant" ? "model" : m.Role).Append('\n')
-                      .Append(m.Content.Trim()).Append("<end_of_turn>\n");
+                // Gemma has no system role: Gemma 3's template puts the system text, untrimmed, and "\n\n" before
+                // the first turn's trimmed text. The assistant is "model".
+                var gemmaSystem = string.Join("\n\n", messages.Where(m => m.Role == "system").Select(m => m.Content));
+                bool firstTurn = true;
+                foreach (var m in messages.Where(m => m.Role != "system"))
+                {
+                    sb.Append("<start_of_turn>").Append(m.Role == "assistant" ? "model" : m.Role).Append('\n');
+                    if (firstTurn && gemmaSystem.Length > 0) sb.Append(gemmaSystem).Append("\n\n");
+                    sb.Append(m.Content.Trim()).Append("<end_of_turn>\n");
+                    firstTurn = false;
+                }
+                // System text alone (the template would drop it): keep it as the user's turn.
+                if (firstTurn && gemmaSystem.Length > 0) sb.Append("<start_of_turn>user\n").Append(gemmaSystem.Trim()).Append("<end_of_turn>\n");
                 if (addGenerationPrompt) sb.Append("<start_of_turn>model\n");
                 break;
 

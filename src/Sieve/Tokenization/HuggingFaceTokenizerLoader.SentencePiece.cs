@@ -47,11 +47,11 @@ static partial class HuggingFaceTokenizerLoader
         return false;
     }
 
-    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonField root, JsonField model)
+    static TextTokenizer LoadSentencePieceStyle(string folder, string path, JsonField root, JsonField model, int? modelVocabSize)
     {
         bool prependNormalizer = false, replaceNormalizer = false;
         ReadSpmNormalizer(root["normalizer"], ref prependNormalizer, ref replaceNormalizer);
-        bool? metaspacePrefix = ReadSpmPreTokenizer(root["pre_tokenizer"]);
+        bool? metaspacePrefix = ReadSpmPreTokenizer(root["pre_tokenizer"], replaceNormalizer);
         if (metaspacePrefix is null && !replaceNormalizer)
             throw new ModelFileException(path, "nothing turns ' ' into '▁' (neither a Metaspace pre-tokenizer nor a Replace normalizer), so spaces could never match the vocabulary's '▁' pieces");
         if (metaspacePrefix is not null && prependNormalizer)
@@ -59,11 +59,17 @@ static partial class HuggingFaceTokenizerLoader
         CheckSpmModel(model);
         ReadDecoder(root["decoder"]);
 
-        var (tokens, types, added) = ReadVocabulary(model, root);
+        var (tokens, types, added) = ReadVocabulary(model, root, modelVocabSize);
         // Spelled-out bytes become byte tokens, as in SentencePiece's own model (only entries of the BPE vocabulary;
         // an added token is whatever the added_tokens list says it is).
         for (int i = 0; i < tokens.Length; i++)
             if (types[i] == TokenType.Normal && SentencePieceTextTokenizer.TryParseByteToken(tokens[i], out _)) types[i] = TokenType.Byte;
+        // A non-special added token spelled with '▁' (Gemma 3's "▁▁" … "▁"×31, ids 138-167) stands for spaces:
+        // Hugging Face's decoder turns its '▁' into ' ' like any piece's, and only merges ever produce it from
+        // text (the raw input has ' ', never '▁'). As a user-defined token it would print as "▁▁", so it is kept
+        // as a normal piece (llama.cpp's converter instead rewrites its text to real spaces).
+        for (int i = 0; i < tokens.Length; i++)
+            if (types[i] == TokenType.UserDefined && tokens[i].Contains(SpaceMark, StringComparison.Ordinal)) types[i] = TokenType.Normal;
 
         var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
         for (int i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i);
@@ -191,9 +197,11 @@ static partial class HuggingFaceTokenizerLoader
 
     /// <summary>
     /// None (null), or a Metaspace step: whether it adds the dummy prefix. Metaspace must not split: splitting
-    /// encodes each space-separated word on its own, which SentencePiece and llama.cpp do not do.
+    /// encodes each space-separated word on its own, which SentencePiece and llama.cpp do not do. A Split on the
+    /// literal " " is allowed (and ignored) after a Replace(" " → "▁") normalizer: pre-tokenizers see normalized
+    /// text, which then has no space left to split on. Gemma 3's tokenizer.json is written that way.
     /// </summary>
-    static bool? ReadSpmPreTokenizer(JsonField e)
+    static bool? ReadSpmPreTokenizer(JsonField e, bool spacesReplaced)
     {
         if (e.IsMissing) return null;
         e.Object();
@@ -203,14 +211,17 @@ static partial class HuggingFaceTokenizerLoader
             bool? result = null;
             foreach (var x in e["pretokenizers"].Items())
             {
-                var r = ReadSpmPreTokenizer(x);
+                var r = ReadSpmPreTokenizer(x, spacesReplaced);
                 if (r is not null && result is not null) throw x.Bad("has more than one Metaspace pre-tokenizer");
                 result ??= r;
             }
             return result;
         }
+        if (type == "Split" && spacesReplaced && e["pattern"].Object(optional: true)["String"].OptionalString() == " "
+            && !e["invert"].Bool(false))
+            return null;
         if (type != "Metaspace")
-            throw e.Bad($"pre-tokenizer '{type}' is not supported for a SentencePiece-style tokenizer (Metaspace is)");
+            throw e.Bad($"pre-tokenizer '{type}' is not supported for a SentencePiece-style tokenizer (Metaspace is, and Split on \" \" after a Replace normalizer)");
         string replacement = e["replacement"].OptionalString() ?? SpaceMark;
         if (replacement != SpaceMark)
             throw e.Bad($"pre-tokenizer 'Metaspace' with replacement '{replacement}' is not supported (only '▁' is)");

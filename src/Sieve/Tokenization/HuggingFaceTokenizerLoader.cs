@@ -20,7 +20,12 @@ static partial class HuggingFaceTokenizerLoader
     /// <summary>An entry of tokenizer.json's added_tokens list.</summary>
     sealed record AddedToken(int Id, string Content, bool Special, bool LStrip, bool RStrip);
 
-    public static TextTokenizer Load(string folder)
+    /// <param name="modelVocabSize">
+    /// The model's embedding rows, when known. Added tokens with ids at or past it are left out, as llama.cpp's
+    /// converter leaves them out: Gemma 3 1B's tokenizer.json carries &lt;image_soft_token&gt; (id 262,144) for the
+    /// multimodal models, one past its 262,144 rows.
+    /// </param>
+    public static TextTokenizer Load(string folder, int? modelVocabSize = null)
     {
         string path = Path.Combine(folder, "tokenizer.json");
         if (!File.Exists(path)) throw new ModelFileException(path, "file not found");
@@ -33,7 +38,7 @@ static partial class HuggingFaceTokenizerLoader
         string type = model["type"].OptionalString() ?? "BPE";
         if (type != "BPE") throw model["type"].Bad($"model type '{type}' is not supported (BPE is)");
 
-        if (IsSentencePieceStyle(root, model)) return LoadSentencePieceStyle(folder, path, root, model);
+        if (IsSentencePieceStyle(root, model)) return LoadSentencePieceStyle(folder, path, root, model, modelVocabSize);
 
         var (patterns, addPrefixSpace, byteLevel) = ReadPreTokenizer(root["pre_tokenizer"]);
         bool byteLevelDecoder = ReadDecoder(root["decoder"]);
@@ -41,7 +46,7 @@ static partial class HuggingFaceTokenizerLoader
             throw new ModelFileException(path, "is not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer or decoder) and not a SentencePiece-style one either (no byte_fallback, Metaspace pre-tokenizer, Prepend/Replace normalizer or ByteFallback decoder)");
         bool nfc = ReadNormalizer(root["normalizer"]);
 
-        var (tokens, types, added) = ReadVocabulary(model, root);
+        var (tokens, types, added) = ReadVocabulary(model, root, modelVocabSize);
         var merges = ReadMerges(model);
         bool ignoreMerges = model["ignore_merges"].Bool(false);
         var vocab = new Vocabulary(path, tokens, null, types);
@@ -106,7 +111,7 @@ static partial class HuggingFaceTokenizerLoader
     /// from the number of entries (4 × entries + 1024: real files leave at most a few padding ids), so a sparse
     /// huge id cannot make us allocate an array for it.
     /// </summary>
-    static (string[] Tokens, TokenType[] Types, List<AddedToken> Added) ReadVocabulary(JsonField model, JsonField root)
+    static (string[] Tokens, TokenType[] Types, List<AddedToken> Added) ReadVocabulary(JsonField model, JsonField root, int? modelVocabSize)
     {
         var vocab = model["vocab"];
         if (vocab.IsMissing) throw new ModelFileException(model.File, "model has no 'vocab' object");
@@ -139,6 +144,7 @@ static partial class HuggingFaceTokenizerLoader
                 throw a["id"].Bad($"added token '{content}' has id {id}, which is already the added token '{other}'");
             addedIds[id] = content;
             bool special = a["special"].Bool(false);
+            if (id >= modelVocabSize && !byId.ContainsKey(id)) continue;   // past the model's rows: left out (see Load)
             added.Add(new AddedToken(id, content, special, a["lstrip"].Bool(false), a["rstrip"].Bool(false)));
             // An added token takes its id over from the vocab (Hugging Face lists most of them in both).
             byId[id] = (content, special ? TokenType.Control : TokenType.UserDefined);

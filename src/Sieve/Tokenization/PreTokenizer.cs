@@ -6,9 +6,9 @@ namespace Sieve.Tokenization;
 /// and both are kept (nothing is dropped), which is also Hugging Face's "Isolated" split behaviour.
 /// </summary>
 /// <remarks>
-/// .NET regexes see UTF-16 code units, so \p{L} and \p{N} do not match letters and digits outside the Basic
-/// Multilingual Plane (they fall into [^\s\p{L}\p{N}] with emoji); text in such scripts may split differently
-/// from llama.cpp. The GPT-2 test vectors, emoji included, are unaffected.
+/// .NET regexes see UTF-16 code units, so text with code points outside the Basic Multilingual Plane (emoji,
+/// 𝔘, CJK extension B) is folded first, one stand-in character per code point (<see cref="AstralFolding"/>), so
+/// that \p{L} and \p{N} classify them as Hugging Face and llama.cpp do.
 /// </remarks>
 public sealed class PreTokenizer
 {
@@ -31,6 +31,19 @@ public sealed class PreTokenizer
 
     /// <summary>The pieces of text[start..start+length] as (start, length) pairs, in order.</summary>
     public List<(int Start, int Length)> Split(string text, int start, int length)
+    {
+        if (!AstralFolding.HasSurrogates(text.AsSpan(start, length))) return SplitFolded(text, start, length);
+        var (folded, offsets) = AstralFolding.Fold(text.AsSpan(start, length));
+        var pieces = SplitFolded(folded, 0, folded.Length);
+        for (int i = 0; i < pieces.Count; i++)
+        {
+            var (s, l) = pieces[i];
+            pieces[i] = (start + offsets[s], offsets[s + l] - offsets[s]);
+        }
+        return pieces;
+    }
+
+    List<(int Start, int Length)> SplitFolded(string text, int start, int length)
     {
         var pieces = new List<(int, int)> { (start, length) };
         foreach (var regex in _regexes)

@@ -16,8 +16,11 @@ public static class TokenizerFactory
     public static TextTokenizer FromGgufMetadata(IReadOnlyDictionary<string, object> meta, string sourceName)
         => GgufTokenizerLoader.Load(new MetadataValues(meta, sourceName));
 
-    /// <summary>From a Hugging Face folder: <c>tokenizer.json</c> and <c>tokenizer_config.json</c>.</summary>
-    public static TextTokenizer FromHuggingFace(string folder) => HuggingFaceTokenizerLoader.Load(folder);
+    /// <summary>
+    /// From a Hugging Face folder: <c>tokenizer.json</c> and <c>tokenizer_config.json</c>. With
+    /// <paramref name="modelVocabSize"/>, added tokens whose ids fall past the model's embedding rows are left out.
+    /// </summary>
+    public static TextTokenizer FromHuggingFace(string folder, int? modelVocabSize = null) => HuggingFaceTokenizerLoader.Load(folder, modelVocabSize);
 
     /// <summary>From a llama2.c <c>tokenizer.bin</c> (e.g. tok512.bin).</summary>
     public static TextTokenizer FromLlama2c(string path, int vocabSize) => Llama2cTokenizerLoader.Load(path, vocabSize);

@@ -72,7 +72,11 @@ public class HfSentencePieceTokenizerJsonTests
 
     static int CodePoints(string s) => s.EnumerateRunes().Count();
 
-    public enum Layout { MetaspacePairs, PrependReplaceStrings }
+    /// <summary>
+    /// How the file turns spaces into '▁'. GemmaReplaceSplit is Gemma 3's tokenizer.json: a lone Replace(' ' → '▁')
+    /// normalizer (no dummy prefix) and a Split on ' ' that never fires, since it sees the normalized text.
+    /// </summary>
+    public enum Layout { MetaspacePairs, PrependReplaceStrings, GemmaReplaceSplit }
 
     /// <summary>tokenizer.json for the Llama 2 vocabulary in one of the two layouts transformers has written.</summary>
     static string TokenizerJson(Layout layout)
@@ -101,10 +105,14 @@ public class HfSentencePieceTokenizerJsonTests
                         new { type = "Replace", pattern = new { String = " " }, content = "▁" },
                     },
                 }
-                : null,
+                : layout == Layout.GemmaReplaceSplit
+                    ? new { type = "Replace", pattern = new { String = " " }, content = "▁" }
+                    : null,
             ["pre_tokenizer"] = layout == Layout.MetaspacePairs
                 ? new { type = "Metaspace", replacement = "▁", prepend_scheme = "first", split = false }
-                : null,
+                : layout == Layout.GemmaReplaceSplit
+                    ? new { type = "Split", pattern = new { String = " " }, behavior = "MergedWithPrevious", invert = false }
+                    : null,
             ["post_processor"] = new
             {
                 type = "TemplateProcessing",
@@ -288,6 +296,21 @@ public class HfSentencePieceTokenizerJsonTests
     }
 
     [Fact]
+    public void GemmaLayoutAddsNoDummyPrefix()
+    {
+        // The GGUF vocabulary with add_space_prefix = false (what llama.cpp writes for Gemma) is the reference.
+        using var g = GgufFile.Open(Fixtures.Vocab("llama-spm"));
+        var meta = g.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value);
+        meta[GgufTokenizerKeys.AddSpacePrefix] = false;
+        var reference = TokenizerFactory.FromGgufMetadata(meta, "llama-spm without prefix");
+        var tok = Assert.IsType<SentencePieceTextTokenizer>(TokenizerFactory.FromHuggingFace(Folder(TokenizerJson(Layout.GemmaReplaceSplit), Config())));
+        Assert.False(tok.AddSpacePrefix);
+        Assert.Equal(new[] { 10994, 3186 }, tok.Encode("Hello world", addBos: false));   // "Hello", "▁world"
+        foreach (var (text, _) in LlamaCppVectors.Load("llama-spm"))
+            Assert.Equal(reference.Encode(text, addBos: false), tok.Encode(text, addBos: false));
+    }
+
+    [Fact]
     public void SpecialTokensAreTextUnlessParseSpecialAsInLlamaCpp()
     {
         var tok = Metaspace.Value;
@@ -323,6 +346,7 @@ public class HfSentencePieceTokenizerJsonTests
     [InlineData("{\"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"_\"}, \"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {" + Vocab + "}, \"merges\": []}}", "Replace normalizer")]
     [InlineData("{\"decoder\": {\"type\": \"ByteFallback\"}, \"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {" + Vocab + "}, \"merges\": []}}", "nothing turns ' ' into '▁'")]
     [InlineData("{" + Meta + ", \"normalizer\": {\"type\": \"Prepend\", \"prepend\": \"▁\"}, \"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {" + Vocab + "}, \"merges\": []}}", "doubled dummy prefix")]
+    [InlineData("{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"String\": \" \"}, \"behavior\": \"MergedWithPrevious\"}, \"decoder\": {\"type\": \"ByteFallback\"}, \"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {" + Vocab + "}, \"merges\": []}}", "pre-tokenizer 'Split' is not supported")]
     [InlineData("{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {" + Vocab + "}, \"merges\": []}}", "pre-tokenizer 'Whitespace' is not supported")]
     [InlineData("{" + Meta + ", \"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"a\": -1}, \"merges\": []}}", "has id -1")]
     public void MalformedSentencePieceStyleFileIsReported(string json, string problem)

@@ -50,4 +50,25 @@ public class PreTokenizerTests
         Assert.True(PreTokenizer.IgnoresMerges("llama-bpe"));
         Assert.False(PreTokenizer.IgnoresMerges("qwen2"));
     }
+
+    [Fact]
+    public void CodePointsOutsideTheBmpSplitByTheirCategory()
+    {
+        // 𝔘 (U+1D518) is a letter and 𝟕 (U+1D7D5) a digit, as Hugging Face's and llama.cpp's code-point regexes
+        // see them; as UTF-16 surrogates they would fall into [^\s\p{L}\p{N}]+ and take the apostrophe along.
+        Assert.Equal(["𝔘", "'re", " 𝔘𝔫", "/lc", " ", "𝟕", "😀!"], Split("qwen2", "𝔘're 𝔘𝔫/lc 𝟕😀!"));
+        // A lone surrogate is kept as it is, and the pieces still cover the text.
+        Assert.Equal("a\uD835b c\uDD18", string.Concat(Split("qwen2", "a\uD835b c\uDD18")));
+    }
+
+    [Fact]
+    public void EveryStandInHasItsCategory()
+    {
+        foreach (var (category, standIn) in AstralFolding.StandInTable)
+        {
+            Assert.Equal(category, System.Globalization.CharUnicodeInfo.GetUnicodeCategory(standIn));
+            Assert.False(char.IsWhiteSpace(standIn));
+            Assert.True(standIn > 0x7F, "a stand-in must not be ASCII, which patterns name literally");
+        }
+    }
 }
