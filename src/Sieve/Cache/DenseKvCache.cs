@@ -126,8 +126,10 @@ public sealed class DenseKvCache : IKvCache
         int need = _shape.RingRows(layer, count);
         if (_ring[layer] < need) GrowRing(layer, need);
         int R = _ring[layer], kvDim = _shape.KvDim;
-        // Positions older than startPos stay held only if they were; the rows written now evict startPos + count − R and older.
-        _held[layer] = startPos < _held[layer] ? startPos : Math.Max(_held[layer], startPos + count - R);
+        // Positions older than startPos stay held only if they were and follow on without a gap (rows after a gap, e.g.
+        // appended past a truncation that dropped the cache, have no history: a query that needs one then fails loudly);
+        // the rows written now evict startPos + count − R and older.
+        _held[layer] = startPos < _held[layer] || startPos > _end[layer] ? startPos : Math.Max(_held[layer], startPos + count - R);
         _end[layer] = startPos + count;
         for (int j = 0; j < count;)
         {

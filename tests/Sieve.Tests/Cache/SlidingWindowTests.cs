@@ -279,6 +279,12 @@ public class SlidingWindowTests
         cache.Truncate(10);
         Assert.Equal(0, cache.Length);
         Assert.Equal(0, cache.HeldFrom(0));
+
+        // A caller that goes on at position 30 anyway gets an error, not attention over rows that are not there.
+        var k = feed.K[0].AsSpan(30 * shape.KvDim, shape.KvDim);
+        cache.Append(0, ForwardStage.Decode, 30, 1, k, k);
+        var ex = Assert.Throws<InvalidOperationException>(() => cache.Attend(0, ForwardStage.Decode, 30, 1, feed.Q[0].AsSpan(0, qDim), new float[qDim]));
+        Assert.Contains("ring holds positions 30..30", ex.Message);
     }
 
     [Fact]

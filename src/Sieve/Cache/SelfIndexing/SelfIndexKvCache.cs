@@ -199,7 +199,6 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     {
         if (length >= _length) return;
         if (_slidingStore != null && !_slidingStore.RingsHold(length)) length = 0;   // a ring moved past the window: start over
-        _slidingStore?.Truncate(length);
         if (length == 0)
         {
             for (int l = 0; l < _shape.Layers; l++)
@@ -207,6 +206,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 _heads[l] = null; _prefillK[l] = _prefillV[l] = null; _prefillLength[l] = 0;
                 _queries[l] = null; _queryMedian[l] = null;
             }
+            _slidingStore?.Truncate(0);
             _length = 0;
             return;
         }
@@ -223,6 +223,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 _queries[l] = null;   // the remembered queries may belong to forgotten positions
             }
         }
+        _slidingStore?.Truncate(length);   // after the global layers, which may refuse (a pressed prompt)
         _length = length;
     }
 

@@ -191,7 +191,6 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     {
         if (length >= _length) return;
         if (_slidingStore != null && !_slidingStore.RingsHold(length)) length = 0;   // a ring moved past the window: start over
-        _slidingStore?.Truncate(length);
         for (int l = 0; l < _shape.Layers; l++)
         {
             if (_shape.WindowLimits(l)) continue;
@@ -207,6 +206,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
                 _selectors[l]?[h].Build(s);   // an index over forgotten rows would only loosen (Quest's page bounds)
             }
         }
+        _slidingStore?.Truncate(length);   // after the global layers, which may refuse (a pressed prompt)
         _length = length;
     }
 
