@@ -132,6 +132,23 @@ public class SlidingWindowTests
     }
 
     [Fact]
+    public void ARingGrowsWhenALargerChunkArrivesAndKeepsWhatItHeld()
+    {
+        var shape = Shape(softcap: 3);
+        var feed = new Feed(shape, seed: 13, queryScale: 2);
+        var cache = new DenseKvCache(shape);
+        (int, int, ForwardStage)[] growing = [(0, 3, ForwardStage.Prefill), (3, 2, ForwardStage.Prefill), (5, 6, ForwardStage.Prefill),
+            (11, 1, ForwardStage.Decode), (12, 15, ForwardStage.Prefill), (27, 4, ForwardStage.Prefill), .. Enumerable.Range(31, 17).Select(p => (p, 1, ForwardStage.Decode))];
+        var outputs = feed.Run(cache, growing);
+        Assert.Equal(8 - 1 + 15, cache.RingRows(0));
+        Assert.Equal(5 - 1 + 15, cache.RingRows(2));
+        int qDim = shape.Heads * shape.HeadDim;
+        for (int l = 0; l < shape.Layers; l++)
+            for (int pos = 0; pos < Capacity; pos++)
+                AssertRow(feed.Reference(l, pos, shape.FirstVisible(l, pos), 3), outputs[l].AsSpan(pos * qDim, qDim), 2e-5, $"layer {l}, position {pos}");
+    }
+
+    [Fact]
     public void AKeyOutsideTheWindowChangesNothingAndOneInsideDoes()
     {
         var shape = Shape();
