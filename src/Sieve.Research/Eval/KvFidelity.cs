@@ -61,9 +61,10 @@ public sealed class KvFidelity : IKvCache
     {
         _cosine[layer] += TensorPrimitives.CosineSimilarity(sparse, exact);
         _steps[layer]++;
-        int hd = _shape.HeadDim, g = _shape.GroupSize, kvDim = _shape.KvDim;
-        var keys = _shadow.Keys(layer);
-        var p = new float[pos + 1];
+        int hd = _shape.HeadDim, g = _shape.GroupSize;
+        // A sliding layer's exact attention sees its window only (the shadow keeps it as a ring), soft-capped like the model's.
+        int first = _shape.WindowLimits(layer) ? _shape.FirstVisible(layer, pos) : 0;
+        var p = new float[pos + 1 - first];
         double mass = 0, attended = 0, recall = 0;
         int recallHeads = 0;
         for (int h = 0; h < _shape.KvHeads; h++)
@@ -74,9 +75,10 @@ public sealed class KvFidelity : IKvCache
             for (int i = 0; i < g; i++)
             {
                 var qh = q.Slice((h * g + i) * hd, hd);
-                for (int t = 0; t <= pos; t++) p[t] = TensorPrimitives.Dot(qh, keys.Slice(t * kvDim + h * hd, hd)) / MathF.Sqrt(hd);
+                for (int t = first; t <= pos; t++) p[t - first] = TensorPrimitives.Dot(qh, _shadow.KeyRow(layer, t).Slice(h * hd, hd)) / MathF.Sqrt(hd);
+                if (_shape.AttnSoftcap > 0) Softcap.Apply(p, _shape.AttnSoftcap);
                 Softmax.Apply(p);
-                foreach (int t in seen) mass += p[t];
+                foreach (int t in seen) if (t >= first) mass += p[t - first];
             }
             if (candidates != null && selected.Length > 0)
             {
@@ -84,7 +86,7 @@ public sealed class KvFidelity : IKvCache
                 var qbar = new float[hd];
                 _shape.GroupMean(q, h, qbar);
                 var exactScores = new float[candidates.Length];
-                for (int c = 0; c < candidates.Length; c++) exactScores[c] = TensorPrimitives.Dot(qbar, keys.Slice(candidates[c] * kvDim + h * hd, hd));
+                for (int c = 0; c < candidates.Length; c++) exactScores[c] = TensorPrimitives.Dot(qbar, _shadow.KeyRow(layer, candidates[c]).Slice(h * hd, hd));
                 var best = TopK.SelectScalar(exactScores, selected.Length).Select(i => candidates[i]).ToHashSet();
                 recall += selected.Count(best.Contains) / (double)selected.Length;
                 recallHeads++;
@@ -97,6 +99,11 @@ public sealed class KvFidelity : IKvCache
 
     (int[]? Candidates, int[] Selected, int[] Always) Attended(int layer, int kvHead, int pos)
     {
+        if (_shape.WindowLimits(layer))   // every cache serves a sliding layer by exact attention over its window
+        {
+            int first = _shape.FirstVisible(layer, pos);
+            return (null, [], Enumerable.Range(first, pos + 1 - first).ToArray());
+        }
         if (_inner is ISelectionTrace trace && trace.LastSelection(layer, kvHead) is { } r && r.Position == pos)
             return (r.Candidates, r.Selected, r.Always);
         if (_inner is SparseKvCache sparse)

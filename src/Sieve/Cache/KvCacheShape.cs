@@ -26,6 +26,22 @@ public sealed record KvCacheShape(int Layers, int Heads, int KvHeads, int HeadDi
     /// <summary>The first position a query at <paramref name="pos"/> of <paramref name="layer"/> may attend to.</summary>
     public int FirstVisible(int layer, int pos) => Window(layer) is var w and > 0 ? Math.Max(0, pos - w + 1) : 0;
 
+    /// <summary>
+    /// Whether <paramref name="layer"/>'s window hides any position this cache can hold: 0 &lt; W &lt; Capacity. A window
+    /// of at least the capacity never bites (a query at p ≤ Capacity − 1 sees 0..p either way), so caches treat that
+    /// layer as global — Mistral's 4096 at a 4096 context keeps its full-array, sparse-capable path.
+    /// </summary>
+    public bool WindowLimits(int layer) => Window(layer) is var w && w > 0 && w < Capacity;
+
+    /// <summary>The window a cache must apply to <paramref name="layer"/>: its window where it limits, else 0 (global).</summary>
+    public int EffectiveWindow(int layer) => WindowLimits(layer) ? Window(layer) : 0;
+
+    /// <summary>
+    /// Rows a ring of <paramref name="layer"/> needs when chunks of up to <paramref name="chunk"/> rows are appended: the
+    /// chunk's first query sees W − 1 older keys, so W − 1 + chunk, never more than the capacity.
+    /// </summary>
+    public int RingRows(int layer, int chunk) => (int)Math.Min(Capacity, (long)Window(layer) - 1 + Math.Max(1, chunk));
+
     public static KvCacheShape Of(Models.ModelConfig c, int capacity) => new(c.LayerCount, c.HeadCount, c.KvHeadCount, c.HeadDim, capacity)
     {
         Windows = c.LayerWindows(),

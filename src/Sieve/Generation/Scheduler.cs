@@ -24,7 +24,6 @@ public sealed class Scheduler : IDisposable
     readonly Queue<Request> _waiting = new();      // under _lock
     readonly List<Request> _running = [];          // scheduler thread only
     readonly SemaphoreSlim _wake = new(0);
-    readonly long _bytesPerPosition;
     volatile bool _disposed;
     long _reserved, _steps, _prefilled, _decoded, _shared;
 
@@ -33,7 +32,6 @@ public sealed class Scheduler : IDisposable
         options.Validate();
         _model = model; _options = options;
         _runner = model.CreateRunner(options.MaxTokensPerStep);
-        _bytesPerPosition = 2L * model.Config.LayerCount * model.Config.KvDim * sizeof(float);
         _thread = new Thread(Loop) { IsBackground = true, Name = "sieve-scheduler" };
         _thread.Start();
     }
@@ -83,7 +81,9 @@ public sealed class Scheduler : IDisposable
         int context = GenerationState.ContextFor(options, _model.Config, sequence);
         GenerationState.CheckPrompt(prompt, context);
         int capacity = sequence?.Cache.Capacity ?? GenerationState.FreshCapacity(prompt, options, context);
-        long need = capacity * _bytesPerPosition;
+        // The worst case of a dense F32 cache of this capacity: full arrays for global layers, and for sliding ones a ring
+        // of W − 1 + the largest chunk a step gives one sequence (MaxTokensPerStep), so windowed models reserve less.
+        long need = DenseKvCache.MaxBytes(KvCacheShape.Of(_model.Config, capacity), _options.MaxTokensPerStep);
         if (_options.KvBudgetBytes > 0 && need > _options.KvBudgetBytes) throw new KvBudgetException(need, _options.KvBudgetBytes, capacity);
         foreach (int t in prompt)
             if ((uint)t >= (uint)_model.Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(prompt), $"token id {t} is outside the vocabulary (0..{_model.Config.VocabSize - 1})");

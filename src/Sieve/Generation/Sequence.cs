@@ -25,7 +25,9 @@ public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
     /// Keeps the longest cached prefix of <paramref name="prompt"/> (at most all but its last token, whose logits the
     /// caller needs) and forgets the rest; returns how many prompt tokens are already cached. Only caches that keep
     /// every position exactly (dense) can resume: a compressing or sparse cache has evicted or summarised the
-    /// prompt at its prefill/decode boundary, so it starts over.
+    /// prompt at its prefill/decode boundary, so it starts over. A dense cache whose sliding-window rings have
+    /// already overwritten keys the kept prefix's next query would see drops to nothing too (see
+    /// <see cref="DenseKvCache.Truncate"/>): the return value is what the cache really kept.
     /// </summary>
     public int ReusePrefix(IReadOnlyList<int> prompt)
     {
@@ -36,14 +38,15 @@ public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
             while (keep < limit && _tokens[keep] == prompt[keep]) keep++;
         }
         Truncate(keep);
-        return keep;
+        return _tokens.Count;
     }
 
-    /// <summary>Forgets positions ≥ <paramref name="length"/>.</summary>
+    /// <summary>Forgets positions ≥ <paramref name="length"/> (all of them when the cache cannot keep that prefix: a ring that moved on).</summary>
     public void Truncate(int length)
     {
         length = Math.Clamp(length, 0, _tokens.Count);
         Cache.Truncate(length);
+        length = Math.Min(length, Cache.Length);
         _tokens.RemoveRange(length, _tokens.Count - length);
     }
 
@@ -52,13 +55,15 @@ public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
     /// <summary>
     /// Copies the first <paramref name="length"/> positions of <paramref name="source"/> into this empty sequence when
     /// both keep every position (dense) and run the same plan with no hooks (a hook must see every activation of
-    /// its sequence). Returns whether it did.
+    /// its sequence), and the source's sliding-window rings still hold the window before <paramref name="length"/>.
+    /// Returns whether it did; when not, the caller prefills.
     /// </summary>
     internal bool TryCopyPrefix(Sequence source, int length)
     {
         if (_tokens.Count != 0 || length <= 0 || length > source._tokens.Count) return false;
         if (Cache is not DenseKvCache mine || source.Cache is not DenseKvCache theirs) return false;
         if (Options.Hooks.Count != 0 || source.Options.Hooks.Count != 0 || !Equals(Options.Plan, source.Options.Plan)) return false;
+        if (!mine.CanCopyPrefix(theirs, length)) return false;
         mine.CopyPrefixFrom(theirs, length);
         for (int i = 0; i < length; i++) _tokens.Add(source._tokens[i]);
         return true;

@@ -16,6 +16,10 @@ namespace Sieve.Cache.SelfIndexing;
 /// are released. Each later row attends, per KV head, to the dense set, the top-K compressed tokens by table score
 /// of the GQA-averaged query, and the tokens appended since the boundary (the most recent
 /// <see cref="SelfIndexOptions.RecentCap"/>), with exact softmax over the dequantised keys and values.
+/// <para>Sliding-window layers (a window shorter than the capacity) are never compressed: a ring-buffered F32 store
+/// (<see cref="DenseKvCache"/>) attends exactly within the window, which is already the layer's budget; the global
+/// layers carry the long context and the method. Gemma 2's soft-cap applies to the final attention scores; the
+/// index scores ignore it (c·tanh(s/c) is increasing, so the top-K is unchanged).</para>
 /// </remarks>
 public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
 {
@@ -29,6 +33,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     readonly SelfIndexHead[]?[] _heads;         // [layer][kvHead] once compressed
     readonly SelectionRecord?[,] _trace;
     readonly float[]?[] _queryMedian;            // [layer][kvHeads·headDim]
+    readonly DenseKvCache? _slidingStore;       // the ring-buffered sliding layers; null when every layer is global
     readonly DecodeWork _work;
     int _length;
 
@@ -45,6 +50,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
         _heads = new SelfIndexHead[shape.Layers][];
         _trace = new SelectionRecord[shape.Layers, shape.KvHeads];
         _queryMedian = new float[shape.Layers][];
+        if (Enumerable.Range(0, shape.Layers).Any(shape.WindowLimits)) _slidingStore = new DenseKvCache(shape, pool, slidingOnly: true);
         _work = new DecodeWork(this);
     }
 
@@ -52,7 +58,10 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     public int Length => _length;
     public int Capacity => _shape.Capacity;
 
-    /// <summary>The compressed heads of a layer, or null while it is still in prefill.</summary>
+    /// <summary>The ring-buffered store of the sliding layers, or null when every layer is global.</summary>
+    public DenseKvCache? SlidingStore => _slidingStore;
+
+    /// <summary>The compressed heads of a layer, or null while it is still in prefill (always null for a sliding layer).</summary>
     public SelfIndexHead[]? Heads(int layer) => _heads[layer];
 
     public SelectionRecord? LastSelection(int layer, int kvHead) => _trace[layer, kvHead];
@@ -61,11 +70,14 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     {
         get
         {
-            long bytes = 0;
-            double perToken = 0;
+            // Sliding layers: their rings are a fixed cost (in bytes), nothing per token.
+            long bytes = _slidingStore?.Bytes ?? 0;
+            double perToken = 0, uncompressed = 0;
             bool compressed = false;
             for (int l = 0; l < _shape.Layers; l++)
             {
+                if (_shape.WindowLimits(l)) continue;
+                uncompressed += 2.0 * _shape.KvDim * sizeof(float);
                 bytes += (_prefillK[l]?.LongLength ?? 0) * 4 + (_prefillV[l]?.LongLength ?? 0) * 4;
                 bytes += _queries[l]?.Bytes ?? 0;
                 if (_heads[l] is { } heads)
@@ -76,13 +88,19 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 else perToken += 2.0 * _shape.KvDim * sizeof(float);
             }
             // Before any layer is compressed a token costs its F32 rows; after, each compressed layer's per-slot buffers.
-            return new KvMemory(bytes, compressed ? perToken : 2.0 * _shape.Layers * _shape.KvDim * sizeof(float), _shape.Layers, _shape.KvHeads);
+            return new KvMemory(bytes, compressed ? perToken : uncompressed, _shape.Layers, _shape.KvHeads);
         }
     }
 
     public void Append(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         if (startPos + count > Capacity) throw new InvalidOperationException($"KV cache holds {Capacity} positions; position {startPos + count - 1} does not fit");
+        if (_shape.WindowLimits(layer))
+        {
+            _slidingStore!.Append(layer, stage, startPos, count, k, v);
+            _length = Math.Max(_length, startPos + count);
+            return;
+        }
         int kvDim = _shape.KvDim, hd = _shape.HeadDim;
         if (_heads[layer] == null && stage == ForwardStage.Decode) Compress(layer);
         if (_heads[layer] is { } heads)
@@ -113,6 +131,11 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
 
     public void Attend(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
     {
+        if (_shape.WindowLimits(layer))
+        {
+            _slidingStore!.Attend(layer, stage, startPos, count, q, output);
+            return;
+        }
         int qDim = _shape.Heads * _shape.HeadDim;
         if (_heads[layer] == null)
         {
@@ -175,6 +198,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
     public void Truncate(int length)
     {
         if (length >= _length) return;
+        if (_slidingStore != null && !_slidingStore.RingsHold(length)) length = 0;   // a ring moved past the window: start over
         if (length == 0)
         {
             for (int l = 0; l < _shape.Layers; l++)
@@ -182,6 +206,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 _heads[l] = null; _prefillK[l] = _prefillV[l] = null; _prefillLength[l] = 0;
                 _queries[l] = null; _queryMedian[l] = null;
             }
+            _slidingStore?.Truncate(0);
             _length = 0;
             return;
         }
@@ -198,6 +223,7 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 _queries[l] = null;   // the remembered queries may belong to forgotten positions
             }
         }
+        _slidingStore?.Truncate(length);   // after the global layers, which may refuse (a pressed prompt)
         _length = length;
     }
 
@@ -261,13 +287,22 @@ public sealed class SelfIndexKvCache : IKvCache, ISelectionTrace
                 head.DecodeValue(slot, sc.VTile.AsSpan((dense + i) * hd, hd));
             }
 
-            float scale = 1f / MathF.Sqrt(hd);
+            float scale = 1f / MathF.Sqrt(hd), cap = s.AttnSoftcap;
             fixed (float* kt = sc.KTile, vt = sc.VTile, p = sc.Probs)
             {
                 for (int g = 0; g < s.GroupSize; g++)
                 {
                     int h = kvHead * s.GroupSize + g;
                     Attention.Scores(Q + row * qDim + h * hd, kt, hd, n, hd, scale, p);
+                    if (cap > 0)
+                    {
+                        // The rows are median-centred keys: every score is short by scale·q·m. Softmax forgives a shift,
+                        // the soft-cap does not, so put it back before capping.
+                        var scores = new Span<float>(p, n);
+                        float shift = scale * System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(Q + row * qDim + h * hd, hd), head.Median);
+                        System.Numerics.Tensors.TensorPrimitives.Add(scores, shift, scores);
+                        Softcap.Apply(scores, cap);
+                    }
                     Softmax.Apply(new Span<float>(p, n));
                     Attention.WeightedSum(p, vt, hd, n, hd, Out + row * qDim + h * hd);
                 }

@@ -14,7 +14,8 @@ internal sealed unsafe class GroupAttention
 
     /// <param name="slots">Rows to attend (ascending); null for the range [start, start + count).</param>
     /// <param name="q">G query heads, head dim apart; <paramref name="output"/> likewise.</param>
-    public void Run(HeadStore store, int start, int count, List<int>? slots, float* q, int groups, float* output)
+    /// <param name="softcap">Gemma 2's attention-logit cap c (score ← c·tanh(score / c) before the softmax); 0 for none.</param>
+    public void Run(HeadStore store, int start, int count, List<int>? slots, float* q, int groups, float* output, float softcap = 0)
     {
         int hd = store.HeadDim, n = slots?.Count ?? count;
         if (n == 0)
@@ -34,6 +35,8 @@ internal sealed unsafe class GroupAttention
                 Gather(store, start, slots, c0, m, keys: true);
                 for (int g = 0; g < groups; g++) Attention.Scores(q + g * hd, tile, hd, m, hd, scale, scores + g * n + c0);
             }
+            if (softcap > 0)
+                for (int g = 0; g < groups; g++) Softcap.Apply(new Span<float>(scores + g * n, n), softcap);
             for (int g = 0; g < groups; g++) Softmax.Apply(new Span<float>(scores + g * n, n));
             for (int c0 = 0; c0 < n; c0 += Tile)
             {

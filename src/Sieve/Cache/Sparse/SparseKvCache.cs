@@ -15,6 +15,12 @@ namespace Sieve.Cache.Sparse;
 /// builds its index. Prefill attends densely and causally over what is stored. A decode row attends, per KV head,
 /// to the selector's picks among the older rows plus every row appended since the boundary (the most recent
 /// <see cref="SparseKvOptions.RecentCap"/>); without a selector, to everything stored up to its position.
+/// <para>Sliding-window layers (a window shorter than the capacity: Gemma's local layers) bypass the press and the
+/// selector: a ring-buffered F32 store (<see cref="DenseKvCache"/>) attends exactly within the window. The window is
+/// already the layer's budget — a few hundred to a few thousand recent tokens — so selecting inside it would save
+/// little and lose the exactness the model was trained with; the global layers are where the context grows.</para>
+/// <para>Gemma 2's attention soft-cap applies in the final exact attention over the attended rows. Selectors score
+/// without it: c·tanh(s/c) is increasing, so the top-K by score is the same set either way.</para>
 /// </remarks>
 public sealed class SparseKvCache : IKvCache, ISelectionTrace
 {
@@ -26,6 +32,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     readonly bool[] _crossed;
     readonly RecentQueries?[] _window;   // [layer]: the latest prefill queries (press only)
     readonly SelectionRecord?[,] _trace;
+    readonly DenseKvCache? _slidingStore;  // the ring-buffered sliding layers; null when every layer is global
     readonly Work _work;
     int _length;
 
@@ -40,35 +47,54 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         for (int l = 0; l < shape.Layers; l++)
         {
             _stores[l] = new HeadStore[shape.KvHeads];
-            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = new HeadStore(shape.HeadDim, options.Element, trackPositions: options.Press != null, shape.Capacity);
+            // A sliding layer's stores stay empty (one row): its keys live in the ring store.
+            int rows = shape.WindowLimits(l) ? 1 : shape.Capacity;
+            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = new HeadStore(shape.HeadDim, options.Element, trackPositions: options.Press != null, rows);
         }
         _selectors = new IHeadSelector[shape.Layers][];
         _crossed = new bool[shape.Layers];
         _window = new RecentQueries[shape.Layers];
         _trace = new SelectionRecord[shape.Layers, shape.KvHeads];
+        if (Enumerable.Range(0, shape.Layers).Any(shape.WindowLimits)) _slidingStore = new DenseKvCache(shape, pool, slidingOnly: true);
         _work = new Work(this);
     }
 
     public SparseKvOptions Options => _o;
     public int Length => _length;
     public int Capacity => _shape.Capacity;
+    /// <summary>A global layer's rows of one KV head (a sliding layer's store is empty: see <see cref="SlidingStore"/>).</summary>
     public HeadStore Store(int layer, int kvHead) => _stores[layer][kvHead];
+    /// <summary>The ring-buffered store of the sliding layers, or null when every layer is global.</summary>
+    public DenseKvCache? SlidingStore => _slidingStore;
     public SelectionRecord? LastSelection(int layer, int kvHead) => _trace[layer, kvHead];
 
     public KvMemory Memory
     {
         get
         {
-            long bytes = 0;
-            foreach (var layer in _stores) foreach (var s in layer) bytes += s.Bytes;
+            // Per token: a row of every global layer's KV heads; the sliding layers' rings are a fixed cost (in bytes).
+            long bytes = _slidingStore?.Bytes ?? 0;
+            int global = 0;
+            for (int l = 0; l < _shape.Layers; l++)
+            {
+                if (_shape.WindowLimits(l)) continue;
+                global++;
+                foreach (var s in _stores[l]) bytes += s.Bytes;
+            }
             foreach (var w in _window) bytes += w?.Bytes ?? 0;
-            return new KvMemory(bytes, (double)_stores[0][0].RowBytes * _shape.Layers * _shape.KvHeads, _shape.Layers, _shape.KvHeads);
+            return new KvMemory(bytes, (double)_stores[0][0].RowBytes * global * _shape.KvHeads, _shape.Layers, _shape.KvHeads);
         }
     }
 
     public void Append(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         if (startPos + count > Capacity) throw new InvalidOperationException($"KV cache holds {Capacity} positions; position {startPos + count - 1} does not fit");
+        if (_shape.WindowLimits(layer))
+        {
+            _slidingStore!.Append(layer, stage, startPos, count, k, v);
+            _length = Math.Max(_length, startPos + count);
+            return;
+        }
         if (stage == ForwardStage.Decode && !_crossed[layer]) Cross(layer);
         int kvDim = _shape.KvDim, hd = _shape.HeadDim;
         var selectors = _selectors[layer];
@@ -151,6 +177,11 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
 
     public void Attend(int layer, ForwardStage stage, int startPos, int count, ReadOnlySpan<float> q, Span<float> output)
     {
+        if (_shape.WindowLimits(layer))
+        {
+            _slidingStore!.Attend(layer, stage, startPos, count, q, output);
+            return;
+        }
         if (!_crossed[layer] && _o.Press != null)
             (_window[layer] ??= new RecentQueries(_o.ObservationWindow, _shape.Heads * _shape.HeadDim)).Add(q, count);
         _work.Run(layer, startPos, count, q, output);
@@ -159,8 +190,10 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     public void Truncate(int length)
     {
         if (length >= _length) return;
+        if (_slidingStore != null && !_slidingStore.RingsHold(length)) length = 0;   // a ring moved past the window: start over
         for (int l = 0; l < _shape.Layers; l++)
         {
+            if (_shape.WindowLimits(l)) continue;
             if (length == 0) { _crossed[l] = false; _selectors[l] = null; }
             _window[l] = null;      // the remembered queries may belong to forgotten positions
             for (int h = 0; h < _stores[l].Length; h++)
@@ -173,6 +206,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
                 _selectors[l]?[h].Build(s);   // an index over forgotten rows would only loosen (Quest's page bounds)
             }
         }
+        _slidingStore?.Truncate(length);   // after the global layers, which may refuse (a pressed prompt)
         _length = length;
     }
 
@@ -194,7 +228,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
             var selector = c._selectors[Layer]?[kvHead];
             if (selector == null)
             {
-                attention.Run(store, 0, visible, null, q, g, output);
+                attention.Run(store, 0, visible, null, q, g, output, s.AttnSoftcap);
                 return;
             }
             int forcedStart = Math.Max(store.PromptCount, visible - c._o.RecentCap);
@@ -204,9 +238,10 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
             int k = c._o.Budget.Resolve(pos + 1, candidates);
             Span<float> qbar = stackalloc float[hd];
             s.GroupMean(new ReadOnlySpan<float>(Q + row * qDim, qDim), kvHead, qbar);
+            // Selection ignores the soft-cap: it is monotonic, so the top-K by raw score is the top-K by capped score.
             int picked = k > 0 ? selector.Select(store, qbar, candidates, k, pos, slots) : 0;
             for (int t = forcedStart; t < visible; t++) slots.Add(t);
-            attention.Run(store, 0, 0, slots, q, g, output);
+            attention.Run(store, 0, 0, slots, q, g, output, s.AttnSoftcap);
             if (c._o.Trace && row == Rows - 1)   // several rows of one call race for the slot: the last row's record is kept
                 c._trace[Layer, kvHead] = new SelectionRecord(pos,
                     Enumerable.Range(0, candidates).Select(store.PositionOf).ToArray(),
