@@ -12,21 +12,24 @@ public sealed record LayerTensorNames(
     string Bq, string Bk, string Bv, string QNorm, string KNorm,
     string FfnNorm, string Gate, string Up, string Down, string PostAttnNorm, string PostFfnNorm)
 {
-    /// <summary>llama.cpp's GGUF names, <c>blk.N.*</c>.</summary>
+    /// <summary>
+    /// llama.cpp's GGUF names, <c>blk.N.*</c> (its <c>LLM_TENSOR_NAMES</c>; Gemma 2/3's sandwich norms are
+    /// <c>post_attention_norm</c> and <c>post_ffw_norm</c>, their pre-FFN norm <c>ffn_norm</c>).
+    /// </summary>
     public static LayerTensorNames Gguf(int layer)
     {
         string p = $"blk.{layer}.";
         return new(p + "attn_norm.weight", p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight", p + "attn_output.weight",
             p + "attn_q.bias", p + "attn_k.bias", p + "attn_v.bias", p + "attn_q_norm.weight", p + "attn_k_norm.weight",
             p + "ffn_norm.weight", p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_down.weight",
-            p + "attn_post_norm.weight", p + "post_ffw_norm.weight");
+            p + "post_attention_norm.weight", p + "post_ffw_norm.weight");
     }
 
     /// <summary>
     /// Hugging Face transformers' names, <c>{prefix}layers.N.*</c> (prefix <c>model.</c>, or the language model's inside
     /// Gemma 3's multimodal checkpoints). In Llama and Qwen <c>post_attention_layernorm</c> is the FFN's pre-norm; in
     /// Gemma 2/3 it normalises the attention output and the FFN's pre-norm is <c>pre_feedforward_layernorm</c>
-    /// (transformers' Gemma2DecoderLayer; llama.cpp maps them to attn_post_norm and ffn_norm).
+    /// (transformers' Gemma2DecoderLayer; llama.cpp maps them to post_attention_norm and ffn_norm).
     /// </summary>
     public static LayerTensorNames HuggingFace(int layer, string arch = Architectures.Llama, string prefix = "model.")
     {
