@@ -18,7 +18,10 @@ public static class PrunedModelWriter
         var w = model.Checkpoint.Weights;
         var pruned = new LoadedCheckpoint
         {
-            Config = c with { LayerCount = keep.Length },
+            // Each kept layer keeps its window (Gemma): the file's per-layer pattern key says which slide. llama.cpp
+            // b4748 ignores that key and derives the pattern from the layer index, so it reads a pruned Gemma rightly
+            // only when the kept layers keep their parity (Gemma 2) or period (Gemma 3).
+            Config = c with { LayerCount = keep.Length, SlidingLayers = c.SlidingLayers == null ? null : keep.Select(l => c.SlidingLayers[l]).ToArray() },
             Weights = new ModelWeights
             {
                 TokenEmbedding = w.TokenEmbedding, OutputNorm = w.OutputNorm, Output = w.Output,

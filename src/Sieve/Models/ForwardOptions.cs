@@ -12,6 +12,9 @@ public sealed record ForwardOptions
     /// <summary>null: every layer runs fully in both stages.</summary>
     public LayerPlan? Plan { get; init; }
 
+    /// <summary>POP's per-stage virtual gates on each block's residual branch; null: every gate 1.</summary>
+    public LayerGates? Gates { get; init; }
+
     /// <summary>Called in order at each site they want; each sees what the ones before it wrote.</summary>
     public IReadOnlyList<IForwardHook> Hooks { get; init; } = [];
 
@@ -23,4 +26,6 @@ public sealed record ForwardOptions
     public ForwardOptions AddHook(IForwardHook hook) => this with { Hooks = [.. Hooks, hook] };
 
     internal LayerMode Mode(ForwardStage stage, int layer) => Plan?.Mode(stage, layer) ?? LayerMode.Full;
+
+    internal float Gate(ForwardStage stage, int layer) => Gates?.Gate(stage, layer) ?? 1f;
 }

@@ -280,7 +280,7 @@ public sealed class ForwardRunner
                 if (p.Mode != LayerMode.Full) continue;
                 var xs = x.Slice(p.Row * dim, p.Count * dim);
                 if (spec.SandwichNorms) NormRows(proj.Slice(p.Full * dim, p.Count * dim), lw.PostAttnNorm!);
-                TensorPrimitives.Add(xs, proj.Slice(p.Full * dim, p.Count * dim), xs);
+                AddBranch(xs, proj.Slice(p.Full * dim, p.Count * dim), segs[s], l);
             }
 
             // ---- feed-forward (SwiGLU, or Gemma's GeGLU) ----
@@ -308,7 +308,7 @@ public sealed class ForwardRunner
                 if (p.Mode != LayerMode.Full) continue;
                 var xs = x.Slice(p.Row * dim, p.Count * dim);
                 if (spec.SandwichNorms) NormRows(proj.Slice(p.Full * dim, p.Count * dim), lw.PostFfnNorm!);
-                TensorPrimitives.Add(xs, proj.Slice(p.Full * dim, p.Count * dim), xs);
+                AddBranch(xs, proj.Slice(p.Full * dim, p.Count * dim), segs[s], l);
                 Emit(segs[s], ActivationSite.Residual, l, dim, xs);
             }
         }
@@ -338,6 +338,8 @@ public sealed class ForwardRunner
             if ((uint)seg.LogitsFrom > (uint)seg.Count) throw new ArgumentOutOfRangeException(nameof(segs), $"segment {s}: logits from row {seg.LogitsFrom} of {seg.Count}");
             if (seg.Options?.Plan is { } plan && plan.LayerCount != c.LayerCount)
                 throw new ArgumentException($"segment {s}: the layer plan has {plan.LayerCount} layers, the model {c.LayerCount}");
+            if (seg.Options?.Gates is { } gates && gates.LayerCount != c.LayerCount)
+                throw new ArgumentException($"segment {s}: the gates cover {gates.LayerCount} layers, the model {c.LayerCount}");
             foreach (int t in seg.Tokens.Span)
                 if ((uint)t >= (uint)c.VocabSize) throw new ArgumentOutOfRangeException(nameof(segs), $"token id {t} is outside the vocabulary (0..{c.VocabSize - 1})");
             for (int o = 0; o < s; o++)
@@ -346,6 +348,14 @@ public sealed class ForwardRunner
         }
         if (rows > MaxTokens) throw new ArgumentException($"a step of {rows} rows exceeds this runner's {MaxTokens} (split the prefill into chunks)");
         return (int)rows;
+    }
+
+    /// <summary>x += g·branch, with g the segment's virtual gate for this layer and stage (POP); 1 unless set.</summary>
+    static void AddBranch(Span<float> x, ReadOnlySpan<float> branch, in BatchSegment seg, int layer)
+    {
+        float g = seg.Options?.Gate(seg.Stage, layer) ?? 1f;
+        if (g == 1f) TensorPrimitives.Add(x, branch, x);
+        else TensorPrimitives.MultiplyAdd(branch, g, x, x);
     }
 
     /// <summary>Gemma's post-attention and post-FFN norms, row by row, in place.</summary>

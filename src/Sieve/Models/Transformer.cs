@@ -19,11 +19,10 @@ public sealed class Transformer(ModelConfig config, ModelWeights weights)
     readonly BlockSpec[] _blocks = BlockSpec.Resolve(config);
 
     /// <summary>RoPE tables per layer, shared by every runner of this model (one table per distinct base and scaling).</summary>
-    internal Rope[] Ropes { get; } = BuildRopes(config);
+    internal Rope[] Ropes { get; } = BuildRopes(config, BlockSpec.Resolve(config));
 
-    static Rope[] BuildRopes(ModelConfig c)
+    static Rope[] BuildRopes(ModelConfig c, BlockSpec[] blocks)
     {
-        var blocks = BlockSpec.Resolve(c);
         var distinct = new List<Rope>();
         var ropes = new Rope[c.LayerCount];
         for (int l = 0; l < ropes.Length; l++)
