@@ -19,7 +19,8 @@
 # Missing models are written first with `sieve bench --shape SHAPE --type q8_0 -p 0 -n 1 -d CONTEXT-2 --save FILE`
 # (random weights; the -d makes the file's context_length the published one, 32768 / 8192: a plain --save writes 4096).
 # Settings (environment): GEMMA2=/tmp/gemma2-2b-q8_0.gguf GEMMA3=/tmp/gemma3-1b-q8_0.gguf PROMPT=512 GEN=128 THREADS=2 REPS=3 DEPTHS=0,2048,8192 DGEN=32 DEEP=1 DEEP_PP=8192
-# LLAMA_BIN=/tmp/llama.cpp/build/bin LIMIT=3600 (seconds a run may take) OUT=folder for the raw outputs (default: a
+# KV=dense (sieve's --kv; dense-f16 stores global layers in F16 as llama.cpp's default cache does, its sliding
+# layers' rings stay F32) LLAMA_BIN=/tmp/llama.cpp/build/bin LIMIT=3600 (seconds a run may take) OUT=folder for the raw outputs (default: a
 # new temporary folder, printed at the end). STAGES=pp,depth picks the parts to run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,6 +34,7 @@ depths=${DEPTHS:-0,2048,8192}
 dgen=${DGEN:-32}
 deep=${DEEP:-1}
 deep_pp=${DEEP_PP:-8192}
+kv=${KV:-dense}
 bin=${LLAMA_BIN:-/tmp/llama.cpp/build/bin}
 limit=${LIMIT:-3600}
 stages=${STAGES:-pp,depth}
@@ -56,7 +58,7 @@ dotnet build-server shutdown >/dev/null 2>&1 || true   # idle build servers hold
 run_sieve() {   # tag model-or-shape args...
   local tag=$1 src=(-m "$2"); shift 2
   [ -f "${src[1]}" ] || src=(--shape "${src[1]}" --type q8_0)
-  timeout "$limit" dotnet "$dll" bench "${src[@]}" -t "$threads" --json "$@" >"$out/sieve-$tag.json" 2>"$out/sieve-$tag.err" \
+  timeout "$limit" dotnet "$dll" bench "${src[@]}" -t "$threads" --kv "$kv" --json "$@" >"$out/sieve-$tag.json" 2>"$out/sieve-$tag.err" \
     || { echo "gemma.sh: sieve run $tag failed; see $out/sieve-$tag.err" >&2; exit 1; }
 }
 
@@ -75,8 +77,11 @@ if [[ ,$stages, == *,pp,* ]]; then
         if [ $e = sieve ]; then run_sieve "$m-$r" "$model" -p "$prompt" -n "$gen" -r 1
         elif ((llama_ok)) && ! run_llama "$m-$r" "$model"; then
           llama_ok=0
-          echo "gemma.sh: llama-bench refuses $model: $(grep -m1 -iE 'error|unknown|failed' "$out/llama-$m-$r.err" || tail -1 "$out/llama-$m-$r.err")" \
-            | tee "$out/llama-$m.refused" >&2
+          # llama-bench prints only "failed to load model"; llama-cli's load log says why (b4748 on gemma3:
+          # "unknown model architecture: 'gemma3'").
+          timeout 120 "$bin/llama-cli" -m "$model" -n 1 -p x -no-cnv </dev/null >/dev/null 2>"$out/llama-cli-$m.err" || true
+          echo "gemma.sh: llama.cpp refuses $model: $(grep -m1 -iE 'unknown model architecture|error loading model' "$out/llama-cli-$m.err" \
+            || grep -m1 -iE 'error' "$out/llama-$m-$r.err" || tail -1 "$out/llama-$m-$r.err")" | tee "$out/llama-$m.refused" >&2
           rm -f "$out/llama-$m-$r.jsonl"
         fi
       done
