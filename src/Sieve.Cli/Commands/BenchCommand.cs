@@ -59,7 +59,9 @@ static class BenchCommand
                 var preset = ShapePreset.Get(shapeName);
                 var wtype = ParseType(r.GetValue(type)!);
                 CheckDepths(depths, p, n, MaxShapeContext, $"a random-weight shape's context is at most {MaxShapeContext}");
-                var config = preset.ToConfig() with { ContextLength = (int)Math.Max(4096, depths.Max() + (long)p + n + 1) };
+                // The shape's published context (a saved gemma3-1b file says 32768, as the real one does), or more if the
+                // requested depth needs it.
+                var config = preset.ToConfig() with { ContextLength = (int)Math.Max(Math.Max(4096, preset.Context), depths.Max() + (long)p + n + 1) };
                 // Before the weights are built: llama-8b takes a while to build, only to fail on the KV memory of a large B.
                 if (parallel != null && r.GetValue(save) == null) foreach (var spec in batchSpecs) BatchedBench.Check(config, spec, parallel, p, n, BatchedBench.StepRows(parallel));
                 Status($"building random {preset.Name} {wtype} weights");
