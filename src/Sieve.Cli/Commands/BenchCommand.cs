@@ -33,9 +33,11 @@ static class BenchCommand
         batch.Validators.Add(v => { foreach (var t in v.Tokens) if (BatchedBench.Error(t.Value) is { } error) v.AddError(error); });
         var fill = new Option<string>("--fill") { Description = "How the cache is filled to the depth: synthetic (default for --shape) or prefill (default for -m)" };
         var kv = new KvArgs();
+        var pop = new PopArgs();
         kv.Kv.Description = "KV-cache methods, comma-separated: " + string.Join(", ", Sieve.Cache.KvCacheSpec.Methods);
         var cmd = new Command("bench", "Measure prefill (pp) and decode (tg) tokens per second") { model, shape, type, nPrompt, nGen, threads, reps, json, tokenizer, save, bandwidth, depth, fill, batch };
         foreach (var o in kv.All) cmd.Options.Add(o);
+        foreach (var o in pop.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
@@ -90,6 +92,10 @@ static class BenchCommand
             {
                 "synthetic" => true, "prefill" => false, var f => throw new ArgumentException($"--fill: '{f}' is not synthetic or prefill"),
             };
+            // POP changes prefill only: pp runs the prompt under the plan (its last token at decode depth), tg the full model.
+            var popPlan = pop.Read(r, tf.Config.LayerCount, shapeName ?? PopArgs.ModelName(path!));
+            if (popPlan != null && parallel != null) throw new ArgumentException("--pop: not available with --batch");
+            if (popPlan != null) Status($"{popPlan}; pp runs under it, tg runs every layer");
             if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json));
             CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
             var results = new List<KvSpeedResult>();
@@ -99,10 +105,10 @@ static class BenchCommand
                     {
                         var spec = kv.Read(r, method, budget);
                         string at = d > 0 ? $" @ d{d}" : "";
-                        if (p > 0) { Status($"{spec}: pp{p}{at} × {rep}"); results.Add(KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic)); }
+                        if (p > 0) { Status($"{spec}: pp{p}{at} × {rep}"); results.Add(KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, popPlan?.Apply())); }
                         if (n > 0) { Status($"{spec}: tg{n}{at} × {rep}"); results.Add(KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic)); }
                     }
-            if (r.GetValue(json)) PrintJson(results); else PrintTable(results);
+            if (r.GetValue(json)) PrintJson(results, popPlan); else PrintTable(results);
             // Peak memory is read before the bandwidth probe allocates its 512 MiB buffer.
             var peak = ProcessMemory.PeakResidentBytes;
             Report(tf, results.Select(x => x.Speed).ToList(), fileBytes, peak, Math.Max(p, n), results.Max(x => x.KvBytes),
@@ -208,12 +214,12 @@ static class BenchCommand
         AnsiConsole.Write(table);
     }
 
-    static void PrintJson(List<KvSpeedResult> results)
+    static void PrintJson(List<KvSpeedResult> results, Sieve.Models.Pop.PopPlan? pop)
     {
         var records = results.Select(x =>
         {
             var r = x.Speed;
-            return new Dictionary<string, object>
+            var record = new Dictionary<string, object>
             {
                 ["model_type"] = r.Model, ["model_filename"] = r.Model, ["type_k"] = x.Kv == "dense" ? "f32" : x.Kv, ["type_v"] = x.Kv == "dense" ? "f32" : x.Kv,
                 ["weight_type"] = r.Type, ["n_threads"] = r.Threads, ["n_prompt"] = r.NPrompt, ["n_gen"] = r.NGen, ["n_depth"] = x.Depth,
@@ -222,6 +228,13 @@ static class BenchCommand
                 ["kv"] = x.Kv, ["budget"] = x.Budget, ["depth"] = x.Depth, ["kv_bytes"] = x.KvBytes,
                 ["kv_bytes_per_token_per_head"] = x.KvBytesPerTokenPerHead, ["attn_ms"] = x.AttentionMs,
             };
+            // POP: the layers pp skipped (tg always runs every layer); absent without a plan.
+            if (pop != null && r.NPrompt > 0)
+            {
+                record["pop_prefill_kv_only"] = pop.SkippedLayers;
+                record["pop_boundary"] = pop.Boundary.ToString().ToLowerInvariant();
+            }
+            return record;
         });
         Console.WriteLine(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));
     }

@@ -21,9 +21,11 @@ static class ChatCommand
         var ctx = CommonOptions.ContextSize("Context length the conversation must fit in; the oldest turns are dropped beyond it (default, or 0: the model's)");
         var sampling = new SamplingArgs();
         var kv = new KvArgs();
+        var pop = new PopArgs();
         var cmd = new Command("chat", "Chat with a model through its chat template (type /exit or end input to quit)") { model, threads, tokenizer, system, template, n, ctx };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         foreach (var o in kv.All) cmd.Options.Add(o);
+        foreach (var o in pop.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
@@ -42,7 +44,7 @@ static class ChatCommand
             if (r.GetValue(system) is { Length: > 0 } s) history.AddSystem(s);
             // One sequence for the whole conversation: each turn prefills only what its prompt does not share with
             // the cached one (the new user message and template markers), as llama-server's slots reuse their cache.
-            var sequence = generator.CreateSequence(context);
+            var sequence = generator.CreateSequence(context, pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)));
             bool interactive = !Console.IsInputRedirected;
             string seed = sampling.RandomSeed is { } rs ? $", random seed {rs}" : "";
             Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}{seed}; /exit to quit");

@@ -22,7 +22,9 @@ static class EvalCommand
         var json = new Option<bool>("--json") { Description = "Print the run record as JSON" };
         var shots = new Option<int>("--num-fewshot") { Description = "k-shot: prepend k solved examples (taken from --fewshot-file, or from the start of the task file and then not evaluated)" };
         var shotFile = new Option<string?>("--fewshot-file") { Description = "Where k-shot examples come from (e.g. MMLU's dev split)" };
+        var pop = new PopArgs();
         var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, render, limit, threads, tokenizer, json, shots, shotFile };
+        foreach (var o in pop.All) mcq.Options.Add(o);
         mcq.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
@@ -34,7 +36,9 @@ static class EvalCommand
             if (k > 0 && shotPath == null) samples = samples.Skip(k).ToList();
             if (k > 0 && (examples.Count < k || samples.Count == 0)) throw new ArgumentException($"not enough samples for {k}-shot");
             samples = samples.Select(s => McqTask.WithShots(s, examples)).ToList();
-            var scorer = new McqScorer(m.CreateRunner(), m.Tokenizer);
+            var popPlan = pop.Read(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!));
+            if (popPlan != null) Console.Error.WriteLine($"sieve: {popPlan}; context as prefill, continuations at decode depth");
+            var scorer = new McqScorer(m.CreateRunner(), m.Tokenizer) { Forward = popPlan?.Apply() };
             McqEvaluation result = null!;
             StderrConsole.Instance.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -50,6 +54,7 @@ static class EvalCommand
                 {
                     model = result.Model, task = result.Task, n_samples = result.Samples, acc = result.Acc, acc_stderr = result.AccStderr,
                     acc_norm = result.AccNorm, acc_norm_stderr = result.AccNormStderr, seconds = result.Seconds,
+                    pop = popPlan == null ? null : new { prefill_kv_only = popPlan.SkippedLayers, boundary = popPlan.Boundary.ToString().ToLowerInvariant() },
                 }, new JsonSerializerOptions { WriteIndented = true }));
             else
             {

@@ -26,11 +26,13 @@ static class LongContextCommand
         var threads = CommonOptions.Threads();
         var tokenizer = CommonOptions.Tokenizer();
         var kv = new KvArgs();
+        var pop = new PopArgs();
         kv.Kv.Description = "KV-cache methods, comma-separated";
         kv.Budget.Description = "Budgets, comma-separated (each method that takes one runs at each)";
         var cmd = new Command("longctx", "Long-context retrieval and aggregation tasks (passkey, RULER NIAH, VT, FWE) per KV-cache method and budget")
             { model, shape, type, tasks, ctx, samples, seed, json, output, threads, tokenizer };
         foreach (var o in kv.All) cmd.Options.Add(o);
+        foreach (var o in pop.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
@@ -61,6 +63,7 @@ static class LongContextCommand
             }
             using var _ = owned;
             if (target > tf.Config.ContextLength) throw new ArgumentException($"--ctx-size {target} exceeds the model's context of {tf.Config.ContextLength}");
+            var forward = pop.Forward(r, tf.Config.LayerCount, shapeName ?? PopArgs.ModelName(path!));
             var taskNames = r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -79,7 +82,7 @@ static class LongContextCommand
                         foreach (var t in taskNames)
                         {
                             bar.Description = $"{t} · {spec}";
-                            results.Add(LongContextRunner.Run(tf, tok, generated[t], spec, target));
+                            results.Add(LongContextRunner.Run(tf, tok, generated[t], spec, target, options: forward));
                             bar.Increment(1);
                         }
                 });

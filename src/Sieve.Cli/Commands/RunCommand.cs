@@ -21,9 +21,11 @@ static class RunCommand
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-sequence tokens" };
         var sampling = new SamplingArgs();
         var kv = new KvArgs();
+        var pop = new PopArgs();
         var cmd = new Command("run", "Generate a continuation of a prompt") { model, prompt, n, threads, tokenizer, stop, ctx, ignoreEos };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         foreach (var o in kv.All) cmd.Options.Add(o);
+        foreach (var o in pop.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
@@ -38,6 +40,7 @@ static class RunCommand
                 StopStrings = r.GetValue(stop) ?? [],
                 ContextLength = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength),
                 StopAtEndOfGeneration = !r.GetValue(ignoreEos),
+                Forward = pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)),
             };
             var stdout = Console.OpenStandardOutput();
             foreach (var token in generator.Generate(r.GetValue(prompt)!, options))

@@ -83,18 +83,20 @@ public static class KvBenchmark
             spec.IsDense ? "" : spec.Budget.ToString(), depth, memory.Bytes, memory.BytesPerTokenPerHead, attention / repetitions);
     }
 
-    public static KvSpeedResult Prefill(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nPrompt, int repetitions, bool synthetic)
+    /// <param name="options">A POP plan: the prompt is ingested under it (pruned prefill, then the last token at decode depth), so pp is time to the first token's logits.</param>
+    public static KvSpeedResult Prefill(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nPrompt, int repetitions, bool synthetic,
+        ForwardOptions? options = null)
     {
         var cache = model.CreateCache(spec, depth + nPrompt);
         if (depth > 0) { if (synthetic) FillSynthetic(model, cache, depth); else FillPrefill(model, cache, depth); }
         var tokens = RandomTokens(model.Config.VocabSize, nPrompt, 7);
-        model.Prefill(tokens, depth, cache);   // warm-up
+        model.Ingest(tokens, depth, cache, options);   // warm-up
         var samples = new double[repetitions];
         for (int r = 0; r < repetitions; r++)
         {
             cache.Truncate(depth);
             var clock = Stopwatch.StartNew();
-            model.Prefill(tokens, depth, cache);
+            model.Ingest(tokens, depth, cache, options);
             samples[r] = nPrompt / clock.Elapsed.TotalSeconds;
         }
         var memory = cache.Memory;

@@ -19,33 +19,35 @@ public sealed record KvPerplexityResult(string Method, int Tokens, int Prefix, i
 public static class KvPerplexity
 {
     /// <summary>Log-probabilities (vocab-wide) of each decode step's next-token distribution: steps = tokens − prefix − 1.</summary>
-    public static float[][] LogProbs(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, IKvCache cache)
+    /// <param name="options">Plan (POP) and hooks: the prefix is ingested as a prompt under it (<see cref="ForwardRunner.Ingest"/>), every later token decoded.</param>
+    public static float[][] LogProbs(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, IKvCache cache, ForwardOptions? options = null)
     {
         if (prefix < 1 || prefix >= tokens.Count - 1) throw new ArgumentException($"the prefix ({prefix}) must leave at least two tokens of the {tokens.Count} to decode");
-        model.Prefill(tokens.Take(prefix).ToArray(), 0, cache);
+        model.Ingest(tokens.Take(prefix).ToArray(), 0, cache, options);
         var rows = new float[tokens.Count - prefix - 1][];
         for (int i = prefix; i < tokens.Count - 1; i++)
         {
-            var logits = model.Decode(tokens[i], i, cache);
+            var logits = model.Decode(tokens[i], i, cache, options);
             rows[i - prefix] = LogSoftmax(logits);
         }
         return rows;
     }
 
+    /// <param name="options">Plan (POP) and hooks of the measured run; the base run is dense with no plan.</param>
     public static KvPerplexityResult Evaluate(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, KvCacheSpec spec,
-        float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false) =>
+        float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false, ForwardOptions? options = null) =>
         Evaluate(model, tokens, prefix, spec.ToString(), trace => model.CreateCache(trace ? spec with { Trace = true } : spec, tokens.Count),
-            baseLogProbs, computeBase && spec.Method != "dense", fidelity);
+            baseLogProbs, computeBase && (spec.Method != "dense" || options?.Plan != null), fidelity, options);
 
     /// <param name="createCache">Builds the cache; its argument asks for selection traces (fidelity metrics).</param>
     public static KvPerplexityResult Evaluate(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, string name, Func<bool, IKvCache> createCache,
-        float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false)
+        float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false, ForwardOptions? options = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var shape = KvCacheShape.Of(model.Config, tokens.Count);
         var cache = createCache(fidelity);
         var probe = fidelity ? new KvFidelity(cache, shape) : null;
-        var rows = LogProbs(model, tokens, prefix, probe ?? cache);
+        var rows = LogProbs(model, tokens, prefix, probe ?? cache, options);
         double seconds = clock.Elapsed.TotalSeconds;
         if (baseLogProbs == null && computeBase)
             baseLogProbs = LogProbs(model, tokens, prefix, model.CreateDenseCache(tokens.Count));

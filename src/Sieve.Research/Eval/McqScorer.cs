@@ -23,6 +23,13 @@ public sealed record McqSampleResult(string Id, int Gold, double[] LogLikelihood
 /// </remarks>
 public sealed class McqScorer(ForwardRunner model, TextTokenizer tokenizer)
 {
+    /// <summary>
+    /// Plan (POP) and hooks for every forward pass. Under a plan that prunes prefill the context runs as the prompt
+    /// (pruned prefill, its last token at decode depth unless the boundary is None) and the continuation is
+    /// teacher-forced at decode depth: POP predicts every generated token with the full model.
+    /// </summary>
+    public ForwardOptions? Forward { get; init; }
+
     /// <summary>Forward passes run so far (each choice of each sample is one prefill).</summary>
     public int ForwardPasses { get; private set; }
 
@@ -61,13 +68,14 @@ public sealed class McqScorer(ForwardRunner model, TextTokenizer tokenizer)
             truncated = true;
         }
         int vocab = model.Config.VocabSize;
-        var logits = model.PrefillAllLogits(input, 0, model.CreateDenseCache(input.Length));
+        // The continuation's tokens are the input's last ones (less the final token), whether or not it was cut;
+        // what comes before them is the context the model reads.
+        var read = input[..(input.Length - cont.Length + 1)];
+        var logits = model.IngestAndScore(read, cont, 0, model.CreateDenseCache(input.Length), Forward);
         ForwardPasses++;
         double sum = 0;
-        // The continuation's tokens are the input's last ones (less the final token), whether or not it was cut.
-        int first = input.Length - cont.Length;
         for (int i = 0; i < cont.Length; i++)
-            sum += LogSoftmaxAt(logits.Slice((first + i) * vocab, vocab), cont[i]);
+            sum += LogSoftmaxAt(logits.AsSpan(i * vocab, vocab), cont[i]);
         return sum;
     }
 

@@ -68,7 +68,9 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
         var clock = Stopwatch.StartNew();
         int reused = sequence.ReusePrefix(prompt);
         var fresh = prompt.Skip(reused).ToArray();
-        var logits = Runner.Prefill(fresh, reused, sequence.Cache, sequence.Options);
+        // Under a POP plan the prompt's last token runs at decode depth (ForwardRunner.Ingest); a chat's next turn
+        // reuses what earlier turns cached as it was computed (their replies at decode depth).
+        var logits = Runner.Ingest(fresh, reused, sequence.Cache, sequence.Options);
         sequence.Stored(fresh);
         double prefill = clock.Elapsed.TotalSeconds;
         clock.Restart();

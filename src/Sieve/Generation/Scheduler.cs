@@ -134,9 +134,11 @@ public sealed class Scheduler : IDisposable
                     rows++;
                 }
             foreach (var r in _running)
-                if (r.Pending < 0 && r.Prefilled < r.Prompt.Length && rows < _options.MaxTokensPerStep)
+                if (r.Pending < 0 && r.Prefilled < r.PrefillEnd && rows < _options.MaxTokensPerStep)
                 {
-                    int n = Math.Min(r.Prompt.Length - r.Prefilled, _options.MaxTokensPerStep - rows);
+                    // Prefill chunks stop at PrefillEnd: under a POP plan the prompt's last token is left for a
+                    // decode-stage row (Pending, set below), so it runs through every layer.
+                    int n = Math.Min(r.PrefillEnd - r.Prefilled, _options.MaxTokensPerStep - rows);
                     bool last = r.Prefilled + n == r.Prompt.Length;
                     segments.Add(BatchSegment.Prefill(r.Running.Cache, r.Prompt.AsMemory(r.Prefilled, n), r.Running.Position, last, r.Running.Options));
                     owners.Add(r);
@@ -158,7 +160,16 @@ public sealed class Scheduler : IDisposable
             {
                 var r = owners[i];
                 var seg = segments[i];
-                if (seg.Stage == ForwardStage.Decode)
+                if (seg.Stage == ForwardStage.Decode && r.Prefilled < r.Prompt.Length)
+                {
+                    // POP's boundary row: the prompt's last token, at decode depth; its logits give the first token.
+                    r.Running.Stored(r.Pending);
+                    r.Prefilled++;
+                    Interlocked.Increment(ref _prefilled);
+                    r.PrefillSeconds = r.Clock.Elapsed.TotalSeconds;
+                    r.Clock.Restart();
+                }
+                else if (seg.Stage == ForwardStage.Decode)
                 {
                     r.Running.Stored(r.Pending);
                     Interlocked.Increment(ref _decoded);
@@ -168,6 +179,11 @@ public sealed class Scheduler : IDisposable
                     r.Running.Stored(seg.Tokens.Span);
                     r.Prefilled += seg.Count;
                     Interlocked.Add(ref _prefilled, seg.Count);
+                    if (r.Prefilled == r.PrefillEnd && r.PrefillEnd < r.Prompt.Length)
+                    {
+                        r.Pending = r.Prompt[r.PrefillEnd];   // the boundary row runs next step, before any prompt chunk
+                        continue;
+                    }
                     if (seg.LogitRows == 0) continue;
                     r.PrefillSeconds = r.Clock.Elapsed.TotalSeconds;
                     r.Clock.Restart();
@@ -225,6 +241,8 @@ public sealed class Scheduler : IDisposable
         }
         r.Cached = r.Sequence.ReusePrefix(r.Prompt);
         r.Prefilled = r.Cached;
+        r.PrefillEnd = r.Cached + r.Sequence.Options.PrefillRows(r.Prompt.Length - r.Cached);
+        if (r.PrefillEnd == r.Prefilled && r.PrefillEnd < r.Prompt.Length) r.Pending = r.Prompt[r.PrefillEnd];   // only the boundary row is left
         r.Clock.Restart();
     }
 
@@ -299,6 +317,8 @@ public sealed class Scheduler : IDisposable
         public volatile bool Cancelled;
         public bool Finished;
         public int Prefilled, Cached, Pending = -1;
+        /// <summary>Where prefill chunks stop: the prompt's length, or one less when its last token runs at decode depth (POP).</summary>
+        public int PrefillEnd;
         public double PrefillSeconds;
     }
 }

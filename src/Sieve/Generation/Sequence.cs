@@ -62,7 +62,8 @@ public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
     {
         if (_tokens.Count != 0 || length <= 0 || length > source._tokens.Count) return false;
         if (Cache is not DenseKvCache mine || source.Cache is not DenseKvCache theirs) return false;
-        if (Options.Hooks.Count != 0 || source.Options.Hooks.Count != 0 || !Equals(Options.Plan, source.Options.Plan)) return false;
+        if (Options.Hooks.Count != 0 || source.Options.Hooks.Count != 0 || !Equals(Options.Plan, source.Options.Plan)
+            || Options.Boundary != source.Options.Boundary) return false;
         if (!mine.CanCopyPrefix(theirs, length)) return false;
         mine.CopyPrefixFrom(theirs, length);
         for (int i = 0; i < length; i++) _tokens.Add(source._tokens[i]);

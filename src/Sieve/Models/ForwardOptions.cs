@@ -15,6 +15,9 @@ public sealed record ForwardOptions
     /// <summary>POP's per-stage virtual gates on each block's residual branch; null: every gate 1.</summary>
     public LayerGates? Gates { get; init; }
 
+    /// <summary>Whether a prompt's last token runs at decode depth when the plan prunes prefill (POP's boundary handling).</summary>
+    public PromptBoundary Boundary { get; init; } = PromptBoundary.Full;
+
     /// <summary>Called in order at each site they want; each sees what the ones before it wrote.</summary>
     public IReadOnlyList<IForwardHook> Hooks { get; init; } = [];
 
@@ -24,6 +27,14 @@ public sealed record ForwardOptions
 
     /// <summary>These options with one more hook, called after the others.</summary>
     public ForwardOptions AddHook(IForwardHook hook) => this with { Hooks = [.. Hooks, hook] };
+
+    /// <summary>
+    /// How many of a prompt's <paramref name="promptLength"/> tokens run as prefill rows: all but the last when the plan
+    /// runs fewer layers in prefill than in decode and the boundary is <see cref="PromptBoundary.Full"/> (the last then
+    /// runs as a decode row), all of them otherwise.
+    /// </summary>
+    public int PrefillRows(int promptLength) =>
+        promptLength > 0 && Boundary == PromptBoundary.Full && Plan is { PrunesPrefill: true } ? promptLength - 1 : promptLength;
 
     internal LayerMode Mode(ForwardStage stage, int layer) => Plan?.Mode(stage, layer) ?? LayerMode.Full;
 

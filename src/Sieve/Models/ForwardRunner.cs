@@ -121,6 +121,62 @@ public sealed class ForwardRunner
     public ReadOnlySpan<float> PrefillAllLogits(ReadOnlySpan<int> tokens, int startPos, IKvCache cache, ForwardOptions? options = null) =>
         Forward(tokens, startPos, cache, ForwardStage.Prefill, allLogits: true, options);
 
+    // ---- a prompt under a plan (POP's boundary) ----
+
+    /// <summary>
+    /// Ingests a prompt under <paramref name="options"/>' plan: the one entry point generation, chat, perplexity and
+    /// the long-context tasks share (the scheduler splits its chunks the same way, through
+    /// <see cref="ForwardOptions.PrefillRows"/>). The first PrefillRows(n) tokens run as prefill, where a POP plan's
+    /// KvOnly layers only project K/V; when the plan prunes prefill and the boundary is Full, the last token then runs
+    /// through every layer as the first decode-stage row, at its own position, attending to everything cached.
+    /// Returns the last token's logits, which give the first generated token.
+    /// </summary>
+    public ReadOnlySpan<float> Ingest(ReadOnlySpan<int> prompt, int startPos, IKvCache cache, ForwardOptions? options = null)
+    {
+        if (prompt.IsEmpty) throw new ArgumentException("no tokens to run");
+        int p = (options ?? ForwardOptions.Default).PrefillRows(prompt.Length);
+        if (p == prompt.Length) return Prefill(prompt, startPos, cache, options);
+        if (p > 0) Forward(prompt[..p], startPos, cache, ForwardStage.Prefill, LogitRows.None, options);
+        return Decode(prompt[p], startPos + p, cache, options);
+    }
+
+    /// <summary>
+    /// Scores <paramref name="continuation"/> after <paramref name="context"/> (multiple-choice log-likelihoods): the
+    /// context is ingested as a prompt (<see cref="Ingest"/>) and the continuation teacher-forced as decode-stage rows,
+    /// at full depth, since POP predicts every generated token with the full model. Returns continuation.Length
+    /// vocab-wide rows; row i predicts continuation[i] (row 0 comes from the context's last token). A plan that runs the
+    /// same layers in both stages scores the whole text as one prefill, as before POP.
+    /// </summary>
+    public float[] IngestAndScore(ReadOnlySpan<int> context, ReadOnlySpan<int> continuation, int startPos, IKvCache cache, ForwardOptions? options = null)
+    {
+        if (context.IsEmpty) throw new ArgumentException("no context tokens to predict the continuation from");
+        if (continuation.IsEmpty) return [];
+        var o = options ?? ForwardOptions.Default;
+        int vocab = Config.VocabSize;
+        var input = new int[context.Length + continuation.Length - 1];
+        context.CopyTo(input);
+        continuation[..^1].CopyTo(input.AsSpan(context.Length));
+        if (o.Plan is not { PrunesPrefill: true })
+            return Forward(input, startPos, cache, ForwardStage.Prefill, LogitRows.All, o)[((context.Length - 1) * vocab)..].ToArray();
+        var rows = new float[continuation.Length * vocab];
+        int p = o.PrefillRows(context.Length);
+        if (p == context.Length)
+        {
+            Forward(context, startPos, cache, ForwardStage.Prefill, LogitRows.Last, o).CopyTo(rows);
+            if (continuation.Length > 1) Forward(input.AsSpan(p), startPos + p, cache, ForwardStage.Decode, LogitRows.All, o).CopyTo(rows.AsSpan(vocab));
+        }
+        else
+        {
+            if (p > 0) Forward(context[..p], startPos, cache, ForwardStage.Prefill, LogitRows.None, o);
+            Forward(input.AsSpan(p), startPos + p, cache, ForwardStage.Decode, LogitRows.All, o).CopyTo(rows);
+        }
+        return rows;
+    }
+
+    /// <summary>One sequence through the model in chunks of <see cref="MaxTokens"/>, with the logits of <paramref name="want"/> rows.</summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, int startPos, IKvCache cache, ForwardStage stage, LogitRows want, ForwardOptions? options = null) =>
+        ForwardFrom(0, tokens, default, startPos, cache, stage, want, options);
+
     /// <summary>
     /// One sequence through the model, in consecutive chunks of <see cref="MaxTokens"/>. Returns vocab-wide logits for
     /// the last token, or for every token when <paramref name="allLogits"/>.

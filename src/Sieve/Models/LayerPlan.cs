@@ -16,6 +16,20 @@ public sealed class LayerPlan
 
     public int LayerCount => _decode.Length;
 
+    /// <summary>Whether some layer runs less in prefill than in decode (POP): a prompt's last token then needs decode depth.</summary>
+    public bool PrunesPrefill
+    {
+        get
+        {
+            for (int i = 0; i < _decode.Length; i++)
+                if (_prefill[i] != _decode[i]) return true;
+            return false;
+        }
+    }
+
+    /// <summary>Layers that are KvOnly in prefill and Full in decode, ascending.</summary>
+    public IReadOnlyList<int> PrefillKvOnlyLayers => Enumerable.Range(0, _decode.Length).Where(i => _prefill[i] == LayerMode.KvOnly && _decode[i] == LayerMode.Full).ToArray();
+
     public LayerMode Mode(ForwardStage stage, int layer) => stage == ForwardStage.Prefill ? _prefill[layer] : _decode[layer];
 
     public static LayerPlan Full(int layers) => new(Enumerable.Repeat(LayerMode.Full, layers).ToArray(), Enumerable.Repeat(LayerMode.Full, layers).ToArray());

@@ -22,7 +22,7 @@ public static class LongContextRunner
 {
     /// <param name="createCache">Builds each sample's cache (default: <paramref name="spec"/> for the model); a seam for wrappers.</param>
     public static LongContextResult Run(ForwardRunner model, TextTokenizer tokenizer, IReadOnlyList<LongContextSample> samples, KvCacheSpec spec, int contextTokens,
-        Func<int, IKvCache>? createCache = null)
+        Func<int, IKvCache>? createCache = null, ForwardOptions? options = null)
     {
         var clock = Stopwatch.StartNew();
         var outputs = new List<LongContextOutput>();
@@ -39,9 +39,10 @@ public static class LongContextRunner
             if (capacity > model.Config.ContextLength)
                 throw new ArgumentException($"{s.Task}: {capacity} tokens exceed the model's context of {model.Config.ContextLength}");
             var cache = createCache?.Invoke(capacity) ?? model.CreateCache(spec, capacity);
-            var logits = model.Prefill(full[..split], 0, cache);
+            // The context is the prompt (a POP plan prunes its prefill; its last token at decode depth).
+            var logits = model.Ingest(full[..split], 0, cache, options);
             int pos = split;
-            for (; pos < full.Length; pos++) logits = model.Decode(full[pos], pos, cache);
+            for (; pos < full.Length; pos++) logits = model.Decode(full[pos], pos, cache, options);
             var generated = new List<int>();
             for (int t = 0; t < s.TokensToGenerate; t++)
             {
@@ -50,7 +51,7 @@ public static class LongContextRunner
                 if (next == tokenizer.EosId || tokenizer.EndOfGenerationIds.Contains(next)) break;
                 generated.Add(next);
                 if (t + 1 == s.TokensToGenerate) break;
-                logits = model.Decode(next, pos++, cache);
+                logits = model.Decode(next, pos++, cache, options);
             }
             kvBytes = Math.Max(kvBytes, cache.Memory.Bytes);
             var text = tokenizer.Decode(generated);
