@@ -18,6 +18,7 @@ var root = new Command("sieve", "Sieve: run, study and speed up Llama-family mod
     AnalyzeCommand.Create(),
     PruneCommand.Create(),
     PerplexityCommand.Create(),
+    PopCommand.Create(),
 };
 OptionRange.ApplyDefaults(root);
 return ParseErrors.Invoke(root, args);
