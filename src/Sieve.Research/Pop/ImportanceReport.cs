@@ -46,7 +46,8 @@ public sealed record ImportanceReport(
     [JsonPropertyName("kind")] public string FileKind { get; init; } = Kind;
     [JsonPropertyName("version")] public int Version { get; init; } = CurrentVersion;
 
-    static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+    // Relaxed escaping keeps the text readable (an apostrophe stays one, not \u0027).
+    static readonly JsonSerializerOptions Options = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string HashText(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
