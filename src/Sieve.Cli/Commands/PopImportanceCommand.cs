@@ -44,8 +44,9 @@ static class PopImportanceCommand
             Console.Error.WriteLine($"pop importance: {set.Windows.Count} of {set.Available} windows × ({set.PromptLength} + {set.DecodeLength}) tokens, "
                 + $"{L} layers, {6 * L + 1} passes per window");
             var clock = Stopwatch.StartNew();
-            var result = GateImportance.Measure(m.CreateRunner(), set, r.GetValue(epsilon), r.GetValue(seed), new Progress(clock));
-            Progress.Finish();
+            var progress = new Progress(clock);
+            var result = GateImportance.Measure(m.CreateRunner(), set, r.GetValue(epsilon), r.GetValue(seed), progress);
+            progress.Finish();
             var report = new ImportanceReport(Path.GetFileName(r.GetValue(model)!.TrimEnd('/')), L, Path.GetFileName(path), ImportanceReport.HashText(text),
                 new ImportanceSettings(set.PromptLength, set.DecodeLength, set.Windows.Count, set.Available, r.GetValue(epsilon), r.GetValue(seed)),
                 new DenseLoss(result.DenseLoss.Sampled, result.DenseLoss.Text), result.ForwardPasses, Math.Round(clock.Elapsed.TotalSeconds, 2), result.Layers);
@@ -81,7 +82,7 @@ static class PopImportanceCommand
     /// <summary>One progress line on stderr: rewritten in place on a terminal, one line per window otherwise.</summary>
     sealed class Progress(Stopwatch clock) : IProgress<ImportanceProgress>
     {
-        static bool _open;
+        bool _open;
 
         public void Report(ImportanceProgress p)
         {
@@ -90,7 +91,7 @@ static class PopImportanceCommand
             else if (p.Pass == p.PassesPerWindow) Console.Error.WriteLine(line);
         }
 
-        public static void Finish()
+        public void Finish()
         {
             if (_open) Console.Error.WriteLine();
             _open = false;
