@@ -5,6 +5,9 @@ using System.Text.Json.Serialization;
 
 namespace Sieve.Pop;
 
+/// <summary>Which score ranks layers: the Fisher importance (sampled targets) or the ablation ΔL (text targets).</summary>
+public enum ImportanceMetric { Fisher, Ablation }
+
 /// <summary>How an importance file was measured.</summary>
 public sealed record ImportanceSettings(
     [property: JsonPropertyName("prompt_len")] int PromptLength,
@@ -51,9 +54,14 @@ public sealed record ImportanceReport(
 
     public static string HashText(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    /// <summary>Layers from least to most important in prefill (Fisher, ties: the deeper layer first): POP's skip order.</summary>
-    public IReadOnlyList<int> PrefillOrder() =>
-        Layers.OrderBy(l => l.Prefill.Fisher).ThenByDescending(l => l.Layer).Select(l => l.Layer).ToList();
+    /// <summary>
+    /// Layers from least to most important in prefill (ties: the deeper layer first): POP's skip order. Fisher is the
+    /// paper's score; the ablation (text targets) is the plain check, steadier over few windows (on stories260K with 5–10
+    /// windows the two agree that prefill matters little past layer 0 but order layers 1–3 differently).
+    /// </summary>
+    public IReadOnlyList<int> PrefillOrder(ImportanceMetric metric = ImportanceMetric.Fisher) =>
+        Layers.OrderBy(l => metric == ImportanceMetric.Fisher ? l.Prefill.Fisher : l.Text.Prefill.Ablation)
+            .ThenByDescending(l => l.Layer).Select(l => l.Layer).ToList();
 
     public string ToJson() => JsonSerializer.Serialize(this, Options);
 

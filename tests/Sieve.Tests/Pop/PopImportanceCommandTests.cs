@@ -28,6 +28,8 @@ public class PopImportanceCommandTests
             Assert.Equal((32, 8, 2, 0.01), (report.Settings.PromptLength, report.Settings.DecodeLength, report.Settings.Windows, report.Settings.Epsilon));
             Assert.All(report.Layers, l => Assert.True(l.Decode.Fisher > 0 && l.Text.Decode.Ablation > 0));
             Assert.Equal(4, report.PrefillOrder()[0]);   // the last layer's prefill gate changes nothing: importance 0
+            Assert.Equal(4, report.PrefillOrder(ImportanceMetric.Ablation)[0]);
+            Assert.Equal([0, 1, 2, 3, 4], report.PrefillOrder().Order());
             var png = File.ReadAllBytes(Path.Combine(outDir, "pop-importance.png"));
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
 
