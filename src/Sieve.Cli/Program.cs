@@ -18,8 +18,7 @@ var root = new Command("sieve", "Sieve: run, study and speed up Llama-family mod
     AnalyzeCommand.Create(),
     PruneCommand.Create(),
     PerplexityCommand.Create(),
-    // h/pop-core: the `pop` group holds `plan` here; h/pop-imp adds `importance` (merge: one group with both).
-    new Command("pop", "POP, prefill-only pruning: layer importance per stage and prefill plans") { PopPlanCommand.Create() },
+    PopCommand.Create(),
 };
 OptionRange.ApplyDefaults(root);
 return ParseErrors.Invoke(root, args);
