@@ -8,7 +8,8 @@ namespace Sieve.Models.Pop;
 /// number per layer matters here; it accepts
 /// <list type="bullet">
 /// <item><c>{"layers": [{"layer": 0, "prefill": 0.12, …}, …]}</c>, where "prefill" may also be an object holding
-/// the number as "importance", "taylor", "fisher", "value" or "mean" (first found), or a field "prefill_importance";</item>
+/// the number as "importance", "fisher", "taylor", "value" or "mean" (first found: for <c>sieve pop importance</c>'s
+/// report that is the paper's I_l = ½·E[(∂L/∂g_l)²], the Fisher approximation), or a field "prefill_importance";</item>
 /// <item><c>{"prefill": [0.12, …]}</c>, one number per layer.</item>
 /// </list>
 /// Anything else (no layers, a missing, duplicate or non-finite value) is refused with one line naming the file.
@@ -17,7 +18,7 @@ public sealed record PrefillImportance(IReadOnlyList<double> Prefill, string Sou
 {
     public int LayerCount => Prefill.Count;
 
-    static readonly string[] ValueNames = ["importance", "taylor", "fisher", "value", "mean"];
+    static readonly string[] ValueNames = ["importance", "fisher", "taylor", "value", "mean"];
 
     public static PrefillImportance Load(string path)
     {
