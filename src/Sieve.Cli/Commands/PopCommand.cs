@@ -9,5 +9,6 @@ static class PopCommand
     {
         PopImportanceCommand.Create(),
         PopPlanCommand.Create(),
+        PopEvalCommand.Create(),
     };
 }
