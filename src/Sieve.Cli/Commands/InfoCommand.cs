@@ -61,18 +61,5 @@ static class InfoCommand
 
     /// <summary>Layers with the same spec, as compact ranges: "0-4, 6-10" → "sliding 512, RoPE base 10000, …".</summary>
     internal static IEnumerable<(string Spec, string Layers)> LayerGroups(IReadOnlyList<BlockSpec> blocks) =>
-        blocks.GroupBy(b => b.Describe()).Select(g => (g.Key, Ranges(g.Select(b => b.Layer).ToList())));
-
-    static string Ranges(List<int> layers)
-    {
-        var parts = new List<string>();
-        for (int i = 0; i < layers.Count;)
-        {
-            int j = i;
-            while (j + 1 < layers.Count && layers[j + 1] == layers[j] + 1) j++;
-            parts.Add(j == i ? $"{layers[i]}" : $"{layers[i]}-{layers[j]}");
-            i = j + 1;
-        }
-        return string.Join(", ", parts);
-    }
+        blocks.GroupBy(b => b.Describe()).Select(g => (g.Key, Sieve.Models.Pop.LayerList.Format(g.Select(b => b.Layer).ToList()).Replace(",", ", ")));
 }
