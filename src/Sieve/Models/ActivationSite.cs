@@ -17,6 +17,10 @@ public enum ActivationSite
     AttnOut,
     /// <summary>RMSNorm of the residual before the FFN (dim wide): the input of gate and up.</summary>
     FfnIn,
+    /// <summary>act(gate) alone, silu(x·W_gate) (GELU-tanh for Gemma), ffn wide: what CATS and CHESS threshold.</summary>
+    GateAct,
+    /// <summary>The up projection x·W_up (ffn wide); under a gate mask, 0 where the channel was dropped.</summary>
+    Up,
     /// <summary>silu(gate)·up (ffn wide): the input of the down projection.</summary>
     FfnAct,
     /// <summary>The residual stream leaving the layer (dim wide).</summary>

@@ -2,7 +2,7 @@ namespace Sieve.Models;
 
 /// <summary>
 /// What a forward call changes about the model for one sequence: the layer plan (which layers run in which stage;
-/// POP, static pruning) and the hooks on named activations (probes, calibration, CHESS). Immutable; travels with
+/// POP, static pruning), the operators (activation sparsity) and the hooks on named activations (probes, calibration, CHESS). Immutable; travels with
 /// the request, so two sequences in one batch may run different plans and hooks.
 /// </summary>
 public sealed record ForwardOptions
@@ -17,6 +17,12 @@ public sealed record ForwardOptions
 
     /// <summary>Whether a prompt's last token runs at decode depth when the plan prunes prefill (POP's boundary handling).</summary>
     public PromptBoundary Boundary { get; init; } = PromptBoundary.Full;
+
+    /// <summary>
+    /// The operators each layer computes its projections and FFN with (CHESS, CATS, TEAL: <see cref="Sparsity.ActivationSparsity"/>);
+    /// null: the model's own dense operators.
+    /// </summary>
+    public Operators.IOperatorSet? Operators { get; init; }
 
     /// <summary>Called in order at each site they want; each sees what the ones before it wrote.</summary>
     public IReadOnlyList<IForwardHook> Hooks { get; init; } = [];

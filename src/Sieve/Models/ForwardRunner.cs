@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Sieve.Cache;
 using Sieve.Kernels;
+using Sieve.Models.Operators;
 using Sieve.Threading;
 
 namespace Sieve.Models;
@@ -14,9 +15,11 @@ namespace Sieve.Models;
 /// <remarks>
 /// A runner owns scratch for <see cref="MaxTokens"/> rows and the matmul's prepared activations, so one runner
 /// serves one thread at a time; the <see cref="Transformer"/> it runs is shared. Methods change the pass only
-/// through its seams: the <see cref="ForwardOptions"/> of each segment (layer plan, hooks) and the cache.
+/// through its seams: the <see cref="ForwardOptions"/> of each segment (layer plan, gates, operators, hooks) and the
+/// cache. Projections and FFNs run through each segment's <see cref="IOperatorSet"/> (the model's dense one unless a
+/// method brings its own); segments that share a set share each call.
 /// </remarks>
-public sealed class ForwardRunner
+public sealed class ForwardRunner : IRowHooks
 {
     public Transformer Model { get; }
     public ModelConfig Config => Model.Config;
@@ -26,6 +29,7 @@ public sealed class ForwardRunner
     /// <summary>Rows one step may carry, all segments together; bounds scratch memory (rows × ffn floats).</summary>
     public int MaxTokens { get; }
 
+    readonly OperatorContext _ops;
     readonly MatMul _mm;
     readonly BlockSpec[] _blocks;
     readonly float[] _queryFix;   // per layer: the spec's softmax scale over the caches' 1/√headDim (1 but for Gemma 27B)
@@ -34,12 +38,11 @@ public sealed class ForwardRunner
     // which lists only the segments a layer runs for (all of them unless plans differ between segments).
     readonly float[] _x;      // residual stream        [n, dim]
     readonly float[] _xb;     // normed input / output  [n, dim]
+    readonly float[] _x2;     // FFN output             [n, dim]
     readonly float[] _q;      //                        [n, qDim]
     readonly float[] _k;      //                        [n, kvDim]
     readonly float[] _v;      //                        [n, kvDim]
     readonly float[] _att;    // attention output       [n, qDim]
-    readonly float[] _hb;     // gate, then silu(gate)·up [n, ffn]
-    readonly float[] _hb2;    // up                     [n, ffn]
     float[] _logits;          // [logit rows, vocab]
     int[] _logitOffsets = [], _logitCounts = [];
     int _lastSegments;
@@ -50,19 +53,19 @@ public sealed class ForwardRunner
         MaxTokens = Math.Max(1, maxTokens);
         var c = model.Config;
         int n = MaxTokens;
-        _mm = new MatMul(pool);
+        _ops = new OperatorContext(pool, n, c, this);
+        _mm = _ops.MatMul;
         _blocks = [.. model.Blocks];
         // Caches scale scores by 1/√headDim; a model that wants another scale gets its queries pre-scaled, as
         // llama.cpp does for Gemma (the product q·k is linear in q).
         _queryFix = _blocks.Select(b => b.QueryScale * MathF.Sqrt(c.HeadDim) is var f && MathF.Abs(f - 1) > 1e-6f ? f : 1f).ToArray();
         _x = new float[n * c.Dim];
         _xb = new float[n * c.Dim];
+        _x2 = new float[n * c.Dim];
         _q = new float[n * c.QDim];
         _k = new float[n * c.KvDim];
         _v = new float[n * c.KvDim];
         _att = new float[n * c.QDim];
-        _hb = new float[n * c.FfnDim];
-        _hb2 = new float[n * c.FfnDim];
         _logits = new float[c.VocabSize];
     }
 
@@ -236,11 +239,14 @@ public sealed class ForwardRunner
     {
         var c = Config;
         var w = Model.Weights;
-        int dim = c.Dim, qDim = c.QDim, kvDim = c.KvDim, ffn = c.FfnDim;
+        int dim = c.Dim, qDim = c.QDim, kvDim = c.KvDim;
         int n = Validate(segs);
         if (_place.Length < segs.Length) _place = new Placement[segs.Length];
         var place = _place.AsSpan(0, segs.Length);
         var x = _x.AsSpan(0, n * dim);
+        if (_segs.Length < segs.Length) _segs = new BatchSegment[segs.Length];
+        segs.CopyTo(_segs);
+        _segCount = segs.Length;
 
         for (int s = 0, row = 0; s < segs.Length; row += segs[s].Count, s++)
         {
@@ -291,9 +297,14 @@ public sealed class ForwardRunner
                 Emit(segs[s], ActivationSite.AttnNorm, l, dim, xb.Slice(p.Kv * dim, p.Count * dim));
             }
 
-            if (nFull > 0) _mm.Apply(lw.Wq, xb, nKv, q);
-            _mm.Apply(lw.Wk, xb, nKv, k);
-            _mm.Apply(lw.Wv, xb, nKv, v);
+            _ops.Layer = l;
+            for (int g = 0, groups = Group(segs, place, full: false); g < groups; g++)
+            {
+                var (ops, at, m) = Call(g, l);
+                if (_groups[g].AnyFull) ops.Q.Apply(_ops, xb.Slice(at * dim, m * dim), m, q.Slice(at * qDim, m * qDim));
+                ops.K.Apply(_ops, xb.Slice(at * dim, m * dim), m, k.Slice(at * kvDim, m * kvDim));
+                ops.V.Apply(_ops, xb.Slice(at * dim, m * dim), m, v.Slice(at * kvDim, m * kvDim));
+            }
             for (int s = 0; s < segs.Length; s++)
             {
                 ref var p = ref place[s];
@@ -329,7 +340,12 @@ public sealed class ForwardRunner
             if (nFull == 0) continue;
 
             var proj = _xb.AsSpan(0, nFull * dim);
-            _mm.Apply(lw.Wo, att[..(nFull * qDim)], nFull, proj);
+            int fullGroups = Group(segs, place, full: true);
+            for (int g = 0; g < fullGroups; g++)
+            {
+                var (ops, at, m) = Call(g, l);
+                ops.O.Apply(_ops, att.Slice(at * qDim, m * qDim), m, proj.Slice(at * dim, m * dim));
+            }
             for (int s = 0; s < segs.Length; s++)
             {
                 ref var p = ref place[s];
@@ -340,8 +356,7 @@ public sealed class ForwardRunner
             }
 
             // ---- feed-forward (SwiGLU, or Gemma's GeGLU) ----
-            var hb = _hb.AsSpan(0, nFull * ffn);
-            var hb2 = _hb2.AsSpan(0, nFull * ffn);
+            var ffnOut = _x2.AsSpan(0, nFull * dim);
             for (int s = 0; s < segs.Length; s++)
             {
                 ref var p = ref place[s];
@@ -350,21 +365,18 @@ public sealed class ForwardRunner
                     RmsNorm.Apply(x.Slice((p.Row + j) * dim, dim), lw.FfnNorm, c.NormEps, proj.Slice((p.Full + j) * dim, dim));
                 Emit(segs[s], ActivationSite.FfnIn, l, dim, proj.Slice(p.Full * dim, p.Count * dim));
             }
-            _mm.Apply(lw.Gate, proj, nFull, hb);
-            _mm.Apply(lw.Up, proj, nFull, hb2);
-            if (spec.Activation == FfnActivation.GeluTanh) GeGlu.Apply(hb, hb2);
-            else SwiGlu.Apply(hb, hb2);
-            for (int s = 0; s < segs.Length; s++)
-                if (place[s].Mode == LayerMode.Full)
-                    Emit(segs[s], ActivationSite.FfnAct, l, ffn, hb.Slice(place[s].Full * ffn, place[s].Count * ffn));
-            _mm.Apply(lw.Down, hb, nFull, proj);
+            for (int g = 0; g < fullGroups; g++)
+            {
+                var (ops, at, m) = Call(g, l);
+                ops.FeedForward.Apply(_ops, proj.Slice(at * dim, m * dim), m, ffnOut.Slice(at * dim, m * dim));
+            }
             for (int s = 0; s < segs.Length; s++)
             {
                 ref var p = ref place[s];
                 if (p.Mode != LayerMode.Full) continue;
                 var xs = x.Slice(p.Row * dim, p.Count * dim);
-                if (spec.SandwichNorms) NormRows(proj.Slice(p.Full * dim, p.Count * dim), lw.PostFfnNorm!);
-                AddBranch(xs, proj.Slice(p.Full * dim, p.Count * dim), segs[s], l);
+                if (spec.SandwichNorms) NormRows(ffnOut.Slice(p.Full * dim, p.Count * dim), lw.PostFfnNorm!);
+                AddBranch(xs, ffnOut.Slice(p.Full * dim, p.Count * dim), segs[s], l);
                 Emit(segs[s], ActivationSite.Residual, l, dim, xs);
             }
         }
@@ -377,6 +389,77 @@ public sealed class ForwardRunner
         _mm.Apply(w.Output, _xb.AsSpan(0, logitRows * dim), logitRows, logits);
         if (c.FinalLogitSoftcap > 0) Softcap.Apply(logits[..(logitRows * c.VocabSize)], c.FinalLogitSoftcap);   // Gemma 2
     }
+
+    // ---- operator calls: runs of segments that share an operator set ----
+
+    /// <summary>One operator call: segments [First, End) whose rows (packed from Row, Count of them) share Set.</summary>
+    record struct OperatorGroup(IOperatorSet Set, int First, int End, int Row, int Count, bool Full, bool AnyFull);
+
+    OperatorGroup[] _groups = [];
+    BatchSegment[] _segs = [];
+    int _segCount;
+    int _call = -1;   // the group whose hooks an operator sees
+
+    IOperatorSet SetOf(in BatchSegment s) => s.Options?.Operators ?? Model.Operators;
+
+    /// <summary>
+    /// Splits the segments that run this layer (all but Skip; only Full when <paramref name="full"/>) into runs of
+    /// consecutive segments with one operator set: one call in the usual case where every segment shares it.
+    /// </summary>
+    int Group(ReadOnlySpan<BatchSegment> segs, ReadOnlySpan<Placement> place, bool full)
+    {
+        if (_groups.Length < segs.Length) _groups = new OperatorGroup[segs.Length];
+        int count = 0;
+        for (int s = 0; s < segs.Length; s++)
+        {
+            var mode = place[s].Mode;
+            if (mode == LayerMode.Skip || full && mode != LayerMode.Full) continue;
+            var set = SetOf(segs[s]);
+            int row = full ? place[s].Full : place[s].Kv;
+            if (count > 0 && ReferenceEquals(_groups[count - 1].Set, set))
+            {
+                ref var g = ref _groups[count - 1];
+                g.End = s + 1;
+                g.Count += place[s].Count;
+                g.AnyFull |= mode == LayerMode.Full;
+            }
+            else _groups[count++] = new OperatorGroup(set, s, s + 1, row, place[s].Count, full, mode == LayerMode.Full);
+        }
+        return count;
+    }
+
+    /// <summary>Makes group <paramref name="g"/> the one whose hooks operators see; returns its layer's operators and rows.</summary>
+    (LayerOperators Ops, int Row, int Count) Call(int g, int layer)
+    {
+        _call = g;
+        ref var grp = ref _groups[g];
+        return (grp.Set.For(layer), grp.Row, grp.Count);
+    }
+
+    bool IRowHooks.Wants(ActivationSite site, int layer)
+    {
+        if (_call < 0) return false;
+        var g = _groups[_call];
+        for (int s = g.First; s < g.End; s++)
+            if (InCall(s, g) && _segs[s].Options?.Hooks is { Count: > 0 } hooks)
+                foreach (var h in hooks) if (h.Wants(site, layer)) return true;
+        return false;
+    }
+
+    void IRowHooks.Emit(ActivationSite site, int layer, int width, Span<float> rows)
+    {
+        if (_call < 0) return;
+        var g = _groups[_call];
+        for (int s = g.First; s < g.End; s++)
+        {
+            if (!InCall(s, g)) continue;
+            ref var p = ref _place[s];
+            int at = (g.Full ? p.Full : p.Kv) - g.Row;
+            Emit(_segs[s], site, layer, width, rows.Slice(at * width, p.Count * width));
+        }
+    }
+
+    bool InCall(int s, in OperatorGroup g) => _place[s].Mode == LayerMode.Full || !g.Full && _place[s].Mode == LayerMode.KvOnly;
 
     /// <summary>Checks every segment before anything runs (a bad one must not leave others' caches half-written); returns the rows.</summary>
     int Validate(ReadOnlySpan<BatchSegment> segs)

@@ -1,5 +1,8 @@
 using Sieve.Cache;
 using Sieve.Kernels;
+using Sieve.Kernels.Sparse;
+using Sieve.Models.Operators;
+using Sieve.Tensors;
 using Sieve.Threading;
 
 namespace Sieve.Models;
@@ -17,6 +20,37 @@ public sealed class Transformer(ModelConfig config, ModelWeights weights)
     /// <summary>Each layer's spec (norms, activation, window, RoPE, softmax scale), resolved once from the config.</summary>
     public IReadOnlyList<BlockSpec> Blocks => _blocks;
     readonly BlockSpec[] _blocks = BlockSpec.Resolve(config);
+
+    /// <summary>
+    /// The dense operators each layer computes with, chosen from its spec (SwiGLU or GeGLU); a request may bring
+    /// others through <see cref="ForwardOptions.Operators"/>.
+    /// </summary>
+    public IOperatorSet Operators => _operators;
+    readonly DenseOperators _operators = new(weights, BlockSpec.Resolve(config));
+
+    sealed class DenseOperators : IOperatorSet
+    {
+        readonly LayerOperators[] _layers;
+
+        public DenseOperators(ModelWeights w, BlockSpec[] blocks) =>
+            _layers = [.. w.Layers.Select((lw, l) => new LayerOperators(
+                new DenseLinear(lw.Wq), new DenseLinear(lw.Wk), new DenseLinear(lw.Wv), new DenseLinear(lw.Wo),
+                new DenseFeedForward(lw, blocks[l].Activation)))];
+
+        public LayerOperators For(int layer) => _layers[layer];
+    }
+
+    /// <summary>
+    /// The input-major copy of <paramref name="w"/> (one of this model's weights) that sparse-input kernels read, made on
+    /// first use and kept for the model's life; <see cref="InputMajorBytes"/> counts what they cost.
+    /// </summary>
+    public InputMajorWeight InputMajor(WeightTensor w) =>
+        _inputMajor.GetOrAdd(w, static w => new Lazy<InputMajorWeight>(() => InputMajorWeight.From(w))).Value;
+
+    /// <summary>Memory held by input-major copies so far.</summary>
+    public long InputMajorBytes => _inputMajor.Values.Where(v => v.IsValueCreated).Sum(v => v.Value.ByteLength);
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<WeightTensor, Lazy<InputMajorWeight>> _inputMajor = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>RoPE tables per layer, shared by every runner of this model (one table per distinct base and scaling).</summary>
     internal Rope[] Ropes { get; } = BuildRopes(config, BlockSpec.Resolve(config));

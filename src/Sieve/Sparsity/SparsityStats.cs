@@ -20,6 +20,13 @@ public sealed class SparsityStats(int layerCount)
         Interlocked.Add(ref _total[i], total);
     }
 
+    long _decodeBytes;
+
+    /// <summary>Weight bytes the single-row (decode) products of this set read, all layers together.</summary>
+    public long DecodeBytes => Interlocked.Read(ref _decodeBytes);
+
+    public void AddDecodeBytes(long bytes) => Interlocked.Add(ref _decodeBytes, bytes);
+
     public long Total(int layer, SparseSite site) => Interlocked.Read(ref _total[layer * Sites + (int)site]);
 
     /// <summary>The fraction of zeros seen, or NaN when the site saw nothing.</summary>
@@ -50,5 +57,6 @@ public sealed class SparsityStats(int layerCount)
     {
         Array.Clear(_zeros);
         Array.Clear(_total);
+        Interlocked.Exchange(ref _decodeBytes, 0);
     }
 }
