@@ -132,6 +132,7 @@ public static unsafe class KernelSelfTest
             fixed (float* ps = scores) fixed (int* pp = picked) got = TopK.Select(ps, n, k, pp);
             Check(picked.Take(got).Order().SequenceEqual(TopK.SelectScalar(scores, k).Order()), $"top-{k} of {n}");
         }
+        Sparse.SparseSelfTest.Run(rng, Check);
         return failures;
     }
 }
