@@ -42,13 +42,15 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
     /// about what 32 KB take to stream.</summary>
     public const long ParallelMinBytes = 32 * 1024;
 
-    // The active-input list, rebuilt by each product: input index, value and the byte offset of its row in the copy;
-    // for each 32-input block that holds an active input, its index and where its inputs start in the list.
-    int[] _active = GC.AllocateArray<int>(0, pinned: true);
+    // The active-input list, rebuilt by each product: each active input's value and the address of its row in the copy;
+    // for each 32-input block that holds an active input, its index and where its inputs start in the list. Pinned,
+    // so the kernels read them through pointers (no bounds checks in the inner loops).
     float[] _values = GC.AllocateArray<float>(0, pinned: true);
-    long[] _rowOffsets = GC.AllocateArray<long>(0, pinned: true);
+    nint[] _rows = GC.AllocateArray<nint>(0, pinned: true);
     int[] _blocks = GC.AllocateArray<int>(0, pinned: true);
     int[] _blockStarts = GC.AllocateArray<int>(1, pinned: true);
+    float* _valuePtr;
+    byte** _rowPtr;
     int _activeCount, _blockCount;
 
     // The product in flight (set by Apply for Execute).
@@ -94,17 +96,18 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
     void Gather(InputMajorWeight w, float* x)
     {
         int inputs = w.Inputs, blocks = (inputs + 31) / 32;
-        if (_active.Length < inputs)
+        if (_values.Length < inputs)
         {
-            _active = GC.AllocateArray<int>(inputs, pinned: true);
             _values = GC.AllocateArray<float>(inputs, pinned: true);
-            _rowOffsets = GC.AllocateArray<long>(inputs, pinned: true);
+            _rows = GC.AllocateArray<nint>(inputs, pinned: true);
         }
         if (_blocks.Length < blocks)
         {
             _blocks = GC.AllocateArray<int>(blocks, pinned: true);
             _blockStarts = GC.AllocateArray<int>(blocks + 1, pinned: true);
         }
+        fixed (float* pv = _values) _valuePtr = pv;   // pinned heap: the pointers stay valid
+        fixed (nint* pr = _rows) _rowPtr = (byte**)pr;
         int count = 0, blockCount = 0;
         long rowBytes = w.RowBytes;
         bool q8 = w.Type == GgmlType.Q8_0;
@@ -115,14 +118,13 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
             if (mask == 0) continue;
             _blocks[blockCount] = b;
             _blockStarts[blockCount++] = count;
-            long scales = q8 ? b * w.BlockBytes + (long)w.Outputs * sizeof(float) : 0;
+            byte* quants = q8 ? w.Data + b * w.BlockBytes + (long)w.Outputs * sizeof(float) : null;
             do
             {
                 int i = BitOperations.TrailingZeroCount(mask);
                 int k = k0 + i;
-                _active[count] = k;
-                _values[count] = x[k];
-                _rowOffsets[count++] = q8 ? scales + i * rowBytes : k * rowBytes;
+                _valuePtr[count] = x[k];
+                _rowPtr[count++] = q8 ? quants + i * rowBytes : w.Data + k * rowBytes;
                 mask &= mask - 1;
             } while (mask != 0);
         }
@@ -165,13 +167,14 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void F32Columns(InputMajorWeight w, int c0, int c1)
     {
-        float* y = _y;
+        float* y = _y, values = _valuePtr;
+        byte** rows = _rowPtr;
         int count = _activeCount, j = 0;
         for (; j + 4 <= count; j += 4)
         {
-            float* r0 = (float*)(w.Data + _rowOffsets[j]), r1 = (float*)(w.Data + _rowOffsets[j + 1]);
-            float* r2 = (float*)(w.Data + _rowOffsets[j + 2]), r3 = (float*)(w.Data + _rowOffsets[j + 3]);
-            float x0 = _values[j], x1 = _values[j + 1], x2 = _values[j + 2], x3 = _values[j + 3];
+            float* r0 = (float*)rows[j], r1 = (float*)rows[j + 1];
+            float* r2 = (float*)rows[j + 2], r3 = (float*)rows[j + 3];
+            float x0 = values[j], x1 = values[j + 1], x2 = values[j + 2], x3 = values[j + 3];
             int o = c0;
             if (V512)
             {
@@ -205,8 +208,8 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
         }
         for (; j < count; j++)
         {
-            float* r = (float*)(w.Data + _rowOffsets[j]);
-            float xk = _values[j];
+            float* r = (float*)rows[j];
+            float xk = values[j];
             int o = c0;
             if (V512)
                 for (var v = Vector512.Create(xk); o + 16 <= c1; o += 16)
@@ -222,13 +225,14 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void F16Columns(InputMajorWeight w, int c0, int c1)
     {
-        float* y = _y;
+        float* y = _y, values = _valuePtr;
+        byte** rows = _rowPtr;
         int count = _activeCount, j = 0;
         for (; j + 4 <= count; j += 4)
         {
-            ushort* r0 = (ushort*)(w.Data + _rowOffsets[j]), r1 = (ushort*)(w.Data + _rowOffsets[j + 1]);
-            ushort* r2 = (ushort*)(w.Data + _rowOffsets[j + 2]), r3 = (ushort*)(w.Data + _rowOffsets[j + 3]);
-            float x0 = _values[j], x1 = _values[j + 1], x2 = _values[j + 2], x3 = _values[j + 3];
+            ushort* r0 = (ushort*)rows[j], r1 = (ushort*)rows[j + 1];
+            ushort* r2 = (ushort*)rows[j + 2], r3 = (ushort*)rows[j + 3];
+            float x0 = values[j], x1 = values[j + 1], x2 = values[j + 2], x3 = values[j + 3];
             int o = c0;
             if (V512)
             {
@@ -262,8 +266,8 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
         }
         for (; j < count; j++)
         {
-            ushort* r = (ushort*)(w.Data + _rowOffsets[j]);
-            float xk = _values[j];
+            ushort* r = (ushort*)rows[j];
+            float xk = values[j];
             int o = c0;
             if (V512)
                 for (var v = Vector512.Create(xk); o + 16 <= c1; o += 16)
@@ -289,7 +293,8 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Q8_0Columns(InputMajorWeight w, int c0, int c1)
     {
-        float* y = _y;
+        float* y = _y, values = _valuePtr;
+        byte** rows = _rowPtr;
         for (int bi = 0; bi < _blockCount; bi++)
         {
             int s = _blockStarts[bi], e = _blockStarts[bi + 1];
@@ -301,8 +306,8 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
                     Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
                     for (int j = s; j < e; j++)
                     {
-                        sbyte* q = (sbyte*)(w.Data + _rowOffsets[j]) + o;
-                        var v = Vector512.Create(_values[j]);
+                        sbyte* q = (sbyte*)rows[j] + o;
+                        var v = Vector512.Create(values[j]);
                         a0 = Vector512.FusedMultiplyAdd(v, Wide16(q), a0);
                         a1 = Vector512.FusedMultiplyAdd(v, Wide16(q + 16), a1);
                         a2 = Vector512.FusedMultiplyAdd(v, Wide16(q + 32), a2);
@@ -320,8 +325,8 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
                     Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
                     for (int j = s; j < e; j++)
                     {
-                        sbyte* q = (sbyte*)(w.Data + _rowOffsets[j]) + o;
-                        var v = Vector256.Create(_values[j]);
+                        sbyte* q = (sbyte*)rows[j] + o;
+                        var v = Vector256.Create(values[j]);
                         a0 = Vector256.FusedMultiplyAdd(v, Wide8(q), a0);
                         a1 = Vector256.FusedMultiplyAdd(v, Wide8(q + 8), a1);
                         a2 = Vector256.FusedMultiplyAdd(v, Wide8(q + 16), a2);
@@ -336,14 +341,14 @@ public sealed unsafe class SparseInputMatVec(WorkerPool pool) : IRangeWork
                 {
                     var a = Vector256<float>.Zero;
                     for (int j = s; j < e; j++)
-                        a = Vector256.FusedMultiplyAdd(Vector256.Create(_values[j]), Wide8((sbyte*)(w.Data + _rowOffsets[j]) + o), a);
+                        a = Vector256.FusedMultiplyAdd(Vector256.Create(values[j]), Wide8((sbyte*)rows[j] + o), a);
                     Vector256.FusedMultiplyAdd(Vector256.Load(d + o), a, Vector256.Load(y + o)).Store(y + o);
                 }
             }
             for (; o < c1; o++)
             {
                 float a = 0;
-                for (int j = s; j < e; j++) a = MathF.FusedMultiplyAdd(_values[j], ((sbyte*)(w.Data + _rowOffsets[j]))[o], a);
+                for (int j = s; j < e; j++) a = MathF.FusedMultiplyAdd(values[j], ((sbyte*)rows[j])[o], a);
                 y[o] = MathF.FusedMultiplyAdd(d[o], a, y[o]);
             }
         }

@@ -17,7 +17,7 @@ public class ThresholdMaskTests
     [Fact]
     public void OneThresholdEqualsTheScalarTwinAtEveryLength()
     {
-        foreach (int n in Enumerable.Range(0, 41).Concat([63, 64, 65, 100, 1000]))
+        foreach (int n in Enumerable.Range(0, 41).Concat(new[] { 63, 64, 65, 100, 1000 }))
             foreach (float theta in new[] { 0f, 0.25f, 0.5f, 2f })
             {
                 var x = Values(n, n);
@@ -49,10 +49,10 @@ public class ThresholdMaskTests
     [Fact]
     public void KeepsMagnitudesAtOrAboveTheThresholdWhateverTheSign()
     {
-        float[] x = [-0.5f, 0.5f, -0.3f, 0.3f, 0.4f, -0.4f, 0f, float.NaN, float.NegativeInfinity, 1e-30f];
+        var x = new[] { -0.5f, 0.5f, -0.3f, 0.3f, 0.4f, -0.4f, 0f, float.NaN, float.NegativeInfinity, 1e-30f };
         var dst = new float[x.Length];
         long zeros = ThresholdMask.Apply(x, 0.4f, dst);
-        Assert.Equal([-0.5f, 0.5f, 0f, 0f, 0.4f, -0.4f, 0f, 0f, float.NegativeInfinity, 0f], dst);
+        Assert.Equal(new[] { -0.5f, 0.5f, 0f, 0f, 0.4f, -0.4f, 0f, 0f, float.NegativeInfinity, 0f }, dst);
         Assert.Equal(5, zeros);   // ±0.3, the zero, NaN (|NaN| ≥ θ is false) and 1e-30
     }
 
