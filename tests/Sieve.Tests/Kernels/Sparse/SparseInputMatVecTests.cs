@@ -133,6 +133,26 @@ public unsafe class SparseInputMatVecTests
         }
     }
 
+    /// <summary>F32 and F16 inputs need not come in 32s: the last, short group is scanned one value at a time.</summary>
+    [Theory]
+    [InlineData(GgmlType.F32, 1)] [InlineData(GgmlType.F32, 77)] [InlineData(GgmlType.F16, 45)] [InlineData(GgmlType.F16, 161)]
+    public void InputWidthsOffTheBlockSizeWork(GgmlType type, int inputs)
+    {
+        var (_, t) = Weights(type, 99, inputs, inputs);
+        foreach (var mask in Masks)
+        {
+            var x = Input(inputs, mask, inputs + 1);
+            var expected = new float[99];
+            var y = new float[99];
+            SparseInputMatVec.Scalar(t, x, expected);
+            using var pool = new WorkerPool(2, oversubscribe: true);
+            var kernel = new SparseInputMatVec(pool);
+            kernel.Apply(t, x, y);
+            Assert.True(BitwiseEqual(expected, y), $"{type} ×{inputs}, mask {mask}");
+            Assert.Equal(x.Count(v => v != 0), kernel.LastActiveInputs);
+        }
+    }
+
     [Theory]
     [InlineData(GgmlType.F32)] [InlineData(GgmlType.F16)] [InlineData(GgmlType.Q8_0)]
     public void OneAndTwoThreadsGiveTheSameBits(GgmlType type)
