@@ -19,7 +19,7 @@ namespace Sieve.Kernels.Sparse;
 /// </list>
 /// <para>Memory, Q8_0 copies of Llama-3.1-8B shapes (dim 4096, FFN 14336, 8 KV heads, 32 layers): CHESS+ copies
 /// q_proj, o_proj and down (92 M weights a layer): 104 MB a layer, 3.3 GB in all; TEAL copies all seven projections
-/// (218 M a layer): 245 MB a layer, 7.9 GB, more than the 7.5 GB model itself. That is why a user may drop the
+/// (218 M a layer): 245 MB a layer, 7.9 GB, nearly the 8.5 GB of the Q8_0 model itself. That is why a user may drop the
 /// row-major copy of a projection that only the sparse kernels read.</para>
 /// <para>The data starts on a 64-byte boundary, so when <see cref="Outputs"/> is a multiple of 64 every row (and
 /// every row of scales) does too, and the sparse product's 64-column thread ranges start on cache lines.</para>
