@@ -16,8 +16,8 @@ public sealed record CalibrationDocuments(IReadOnlyList<int[]> Documents, string
     public long Tokens => Documents.Sum(d => (long)d.Length);
     public int Longest => Documents.Count == 0 ? 0 : Documents.Max(d => d.Length);
 
-    /// <summary>A paragraph break: a line break, then a line holding only whitespace.</summary>
-    static readonly Regex BlankLine = new(@"\r?\n[ \t]*\r?\n", RegexOptions.Compiled);
+    /// <summary>A paragraph break: a line break, then one or more lines holding only spaces or tabs.</summary>
+    static readonly Regex BlankLine = new(@"\r?\n(?:[ \t]*\r?\n)+", RegexOptions.Compiled);
 
     /// <summary>
     /// Documents from a text: paragraphs separated by blank lines (C4 documents stand in for them in the refactor),
@@ -36,7 +36,7 @@ public sealed record CalibrationDocuments(IReadOnlyList<int[]> Documents, string
         foreach (var paragraph in BlankLine.Split(text))
         {
             if (string.IsNullOrWhiteSpace(paragraph)) continue;
-            var tokens = tokenizer.Encode(paragraph.Trim('\r', '\n'));
+            var tokens = tokenizer.Encode(paragraph.Trim());
             for (int at = 0; at < tokens.Length && total < maxTokens; at += window)
             {
                 int n = (int)Math.Min(Math.Min(window, tokens.Length - at), maxTokens - total);
