@@ -64,8 +64,7 @@ sealed class SparsityBench
     /// The weights a dense decode token reads: every layer's seven projections and the output head (the embedding
     /// row is negligible). This is the bound the sparse rows' bytes are compared with.
     /// </summary>
-    public static long DenseBytesPerToken(ModelWeights w) => w.Layers.Sum(l => l.Wq.ByteLength + l.Wk.ByteLength + l.Wv.ByteLength + l.Wo.ByteLength
-        + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength) + w.Output.ByteLength;
+    public static long DenseBytesPerToken(ModelWeights w) => SparsitySweep.DenseBytesPerToken(w);
 }
 
 /// <summary>What one timed row under a sparsity set measured.</summary>

@@ -8,5 +8,6 @@ static class SparsityCommand
     public static Command Create() => new("sparsity", "Activation sparsity (CATS, CHESS, CHESS+, TEAL): calibrate thresholds, sweep accuracy against speed")
     {
         SparsityCalibrateCommand.Create(),
+        SparsitySweepCommand.Create(),
     };
 }

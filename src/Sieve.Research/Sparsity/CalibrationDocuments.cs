@@ -50,6 +50,27 @@ public sealed record CalibrationDocuments(IReadOnlyList<int[]> Documents, string
         return new CalibrationDocuments(docs, sha256, $"{Path.GetFileName(source)}: {docs.Count} documents, {total} tokens");
     }
 
+    /// <summary>
+    /// Consecutive windows of <paramref name="window"/> tokens from one token stream, up to <paramref name="maxTokens"/>
+    /// (a trailing window under a quarter of a window dropped, as in <see cref="FromText"/>): the sweep's calibration
+    /// part, cut from the text ahead of its held-out part.
+    /// </summary>
+    public static CalibrationDocuments FromTokens(int[] tokens, int window, long maxTokens, string source, string? sha256)
+    {
+        if (window < 2) throw new ArgumentException($"--window {window}: a calibration window needs at least 2 tokens");
+        var docs = new List<int[]>();
+        long total = 0;
+        for (int at = 0; at < tokens.Length && total < maxTokens; at += window)
+        {
+            int n = (int)Math.Min(Math.Min(window, tokens.Length - at), maxTokens - total);
+            if (at > 0 && n < window / 4) break;
+            docs.Add(tokens[at..(at + n)]);
+            total += n;
+        }
+        if (total < 2) throw new ArgumentException($"{source}: fewer than 2 tokens to calibrate on");
+        return new CalibrationDocuments(docs, sha256, $"{Path.GetFileName(source)}: {docs.Count} windows, {total} tokens");
+    }
+
     /// <summary>Reads <paramref name="path"/> and hashes its bytes.</summary>
     public static CalibrationDocuments FromFile(TextTokenizer tokenizer, string path, int window, long maxTokens)
     {
