@@ -284,7 +284,7 @@ static class BenchCommand
             {
                 var t = s.Set.Thresholds;
                 record["sparsity_method"] = t.Method.Name();
-                record["sparsity_target"] = t.TargetSparsity.Distinct().Count() == 1 ? t.TargetSparsity[0] : t.TargetSparsity;
+                record["sparsity_target"] = t.TargetSparsity.Distinct().Count() == 1 ? t.TargetSparsity[0] : (object)t.TargetSparsity;
                 record["sparsity_kernels"] = s.Set.SparseKernels ? "sparse" : "dense";
                 record["sparsity_measured"] = s.Measured;
                 if (s.DecodeBytesPerToken is double b) record["decode_weight_bytes_per_token"] = b;

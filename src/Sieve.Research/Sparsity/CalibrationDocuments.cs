@@ -87,7 +87,7 @@ public sealed record CalibrationDocuments(IReadOnlyList<int[]> Documents, string
     /// </summary>
     public static CalibrationDocuments Random(int vocabSize, int count, int length, int seed)
     {
-        var random = new Random(seed);
+        var random = new System.Random(seed);
         var docs = Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, length).Select(_ => random.Next(vocabSize)).ToArray()).ToList();
         return new CalibrationDocuments(docs, null, $"{count} × {length} random tokens, seed {seed}");
     }

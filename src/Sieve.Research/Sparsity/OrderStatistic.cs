@@ -13,7 +13,11 @@ namespace Sieve.Sparsity;
 public static class OrderStatistic
 {
     /// <summary>The 0-based index of kth(v, s) in sorted v, or −1 when ⌊s·n⌋ = 0 (the threshold is then 0).</summary>
-    public static long Index(double s, long n) => (long)Math.Floor(s * n) - 1 is var k && k >= n ? n - 1 : k;
+    public static long Index(double s, long n)
+    {
+        long k = (long)Math.Floor(s * n) - 1;
+        return Math.Min(k, n - 1);
+    }
 
     /// <summary>
     /// Writes kth(values, s) for each index of <paramref name="indices"/> (ascending, from <see cref="Index"/>; −1

@@ -116,7 +116,6 @@ public static class SparsitySweep
         done++;
 
         var points = new List<SweepPoint>();
-        var denseSpec = KvCacheSpec.Parse("dense");
         for (int t = 0; t < targets.Count; t++)
             foreach (var method in methods)
             {

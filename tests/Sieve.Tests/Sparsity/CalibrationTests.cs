@@ -151,7 +151,8 @@ public class CalibrationTests
         Assert.DoesNotContain(SparseSite.QkvInput, SparsityMethod.ChessPlus.Sites());
         Assert.All(stats.Thresholds(SparsityMethod.ChessPlus).Layers, lt => Assert.Equal(0f, lt.QkvInput));
         // A CHESS+ file that thresholds the k/v input is refused, wherever it came from.
-        var bad = stats.Thresholds(SparsityMethod.ChessPlus) is var cp ? cp with { Layers = [cp.Layers[0] with { QkvInput = 0.1f }, .. cp.Layers[1..]] } : null!;
+        var cp = stats.Thresholds(SparsityMethod.ChessPlus);
+        var bad = cp with { Layers = [cp.Layers[0] with { QkvInput = 0.1f }, .. cp.Layers[1..]] };
         var e = Assert.Throws<InvalidDataException>(() => bad.Validate(m.Config));
         Assert.Contains("chess+ does not threshold QkvInput", e.Message);
     }
@@ -163,13 +164,17 @@ public class CalibrationTests
         int L = m.Config.LayerCount;
         var t = SparsityCalibrator.Calibrate(m.Transformer, m.Pool, Docs(m), SparsityMethod.ChessPlus, Enumerable.Repeat(0.5f, L).ToArray());
         var tokens = m.Tokenizer.Encode("Once upon a time there was a little girl");
+        // The prompt as one prefill (masked tensors through the dense matmul), then every token again as single-row
+        // decode steps (the sparse kernels): layer 0's rows of the site, in order.
         float[] Run(ActivationSite site, ForwardOptions options)
         {
-            float[] seen = [];
-            var hook = new SiteCapture(site, 0, v => seen = v);
+            var seen = new List<float>();
+            var o = options.AddHook(new SiteCapture(site, 0, v => seen.AddRange(v)));
             var runner = m.CreateRunner();
-            runner.Forward(tokens, 0, runner.CreateDenseCache(tokens.Length), ForwardStage.Prefill, ForwardRunner.LogitRows.None, options.AddHook(hook));
-            return seen;
+            runner.Forward(tokens, 0, runner.CreateDenseCache(tokens.Length), ForwardStage.Prefill, ForwardRunner.LogitRows.None, o);
+            var cache = runner.CreateDenseCache(tokens.Length);
+            for (int i = 0; i < tokens.Length; i++) runner.Decode(tokens[i], i, cache, o);
+            return [.. seen];
         }
         foreach (bool kernels in new[] { true, false })
         {
