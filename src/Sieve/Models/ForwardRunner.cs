@@ -246,7 +246,6 @@ public sealed class ForwardRunner : IRowHooks
         var x = _x.AsSpan(0, n * dim);
         if (_segs.Length < segs.Length) _segs = new BatchSegment[segs.Length];
         segs.CopyTo(_segs);
-        _segCount = segs.Length;
 
         for (int s = 0, row = 0; s < segs.Length; row += segs[s].Count, s++)
         {
@@ -397,7 +396,6 @@ public sealed class ForwardRunner : IRowHooks
 
     OperatorGroup[] _groups = [];
     BatchSegment[] _segs = [];
-    int _segCount;
     int _call = -1;   // the group whose hooks an operator sees
 
     IOperatorSet SetOf(in BatchSegment s) => s.Options?.Operators ?? Model.Operators;
