@@ -5,6 +5,7 @@ using Sieve.Formats;
 using Sieve.Formats.Conversion;
 using Sieve.Tokenization;
 using Sieve.Models;
+using Sieve.Sparsity;
 using Sieve.Tensors;
 using Sieve.Threading;
 using Spectre.Console;
