@@ -75,7 +75,7 @@ static class SparsityCalibrateCommand
     {
         var sites = t.Method.Sites();
         var table = new Table().AddColumn("layer").AddColumn("target");
-        foreach (var s in sites) table.AddColumn(s == SparseSite.Gate && t.Method is SparsityMethod.Chess or SparsityMethod.ChessPlus ? "gate θ_i median [min, max]" : ActivationThresholdsFile.Key(s));
+        foreach (var s in sites) table.AddColumn(s == SparseSite.Gate && t.Method is SparsityMethod.Chess or SparsityMethod.ChessPlus ? "gate θ_i median [[min, max]]" : ActivationThresholdsFile.Key(s));
         for (int l = 0; l < t.LayerCount; l++)
         {
             var lt = t.Layers[l];
@@ -90,7 +90,7 @@ static class SparsityCalibrateCommand
                 }
                 else cells.Add(G(lt.Scalar(s)));
             }
-            table.AddRow(cells.ToArray());
+            table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
         AnsiConsole.Write(table);
     }

@@ -19,7 +19,7 @@ public class OrderStatisticTests
     [InlineData(0.0, 10, -1)]     // s = 0: no threshold, nothing zeroed
     [InlineData(0.05, 10, -1)]    // ⌊0.5⌋ = 0: fewer than one value below the target
     [InlineData(0.1, 10, 0)]
-    [InlineData(0.999, 1000, 997)]
+    [InlineData(0.999, 1000, 998)]
     [InlineData(0.5, 1, -1)]
     public void IndexIsFloorSNMinusOne(double s, long n, long expected) => Assert.Equal(expected, OrderStatistic.Index(s, n));
 

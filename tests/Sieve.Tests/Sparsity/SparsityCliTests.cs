@@ -45,13 +45,13 @@ public class SparsityCliTests
         try
         {
             string file = Path.Combine(dir, "chess+.json");
-            var made = CliRunner.Run(["sparsity", "calibrate", "-m", Model, "-f", Text, "--method", "chess+", "--sparsity", "0.5", "--tokens", "1024", "--window", "128", "-o", file]);
+            var made = CliRunner.Run(["sparsity", "calibrate", "-m", Model, "-f", Text, "--method", "chess+", "--sparsity", "0.5", "--tokens", "512", "--window", "128", "-o", file]);
             Assert.True(made.ExitCode == 0, made.Stderr);
             var json = JsonDocument.Parse(File.ReadAllText(file)).RootElement;
             Assert.Equal("chess+", json.GetProperty("method").GetString());
             Assert.Equal(5, json.GetProperty("shape").GetProperty("layers").GetInt32());
             Assert.Equal(64, json.GetProperty("calibration").GetProperty("sha256").GetString()!.Length);
-            Assert.Equal(1024, json.GetProperty("calibration").GetProperty("tokens").GetInt32());
+            Assert.Equal(512, json.GetProperty("calibration").GetProperty("tokens").GetInt32());
             Assert.False(json.GetProperty("layers")[0].TryGetProperty("qkv_input", out _));
 
             var run = CliRunner.Run(["run", "-m", Model, "-p", "Once upon a time", "-n", "32", "--temp", "0", "--sparsity-file", file, "--sparsity-verbose"]);
