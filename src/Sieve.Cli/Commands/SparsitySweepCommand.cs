@@ -82,7 +82,7 @@ static class SparsitySweepCommand
     static void Print(SweepReport x)
     {
         bool acc = x.Task != null;
-        var t = new Table().AddColumns("method", "target", "measured", "PPL", "mean KL", "top-1", "× dense t/s", "MiB/token");
+        var t = new Table().AddColumns("method", "target", "measured", "PPL", "mean KL", "top-1", "× dense", "MiB/tok");
         if (acc) t.AddColumn("acc");
         var denseRow = new List<string> { "dense", "–", "–", $"{x.DensePerplexity:F3}", "0", "100%", "1.00", $"{x.DenseBytesPerToken / 1048576.0:F2}" };
         if (acc) denseRow.Add($"{x.DenseAccuracy:F3}");
@@ -91,13 +91,13 @@ static class SparsitySweepCommand
         {
             var row = new List<string>
             {
-                p.Method, $"{p.Target:0.##}", string.Join(" ", p.Measured.Select(m => $"{m.Key} {m.Value * 100:0.#}%")), $"{p.Perplexity:F3}", $"{p.MeanKl:F5}",
+                p.Method, $"{p.Target:0.##}", $"{p.Measured.Values.Min() * 100:0.#}–{p.Measured.Values.Max() * 100:0.#}%", $"{p.Perplexity:F3}", $"{p.MeanKl:F4}",
                 $"{p.Top1 * 100:0.#}%", $"{p.Speedup:F2}", $"{p.DecodeBytesPerToken / 1048576.0:F2}",
             };
             if (acc) row.Add($"{p.Accuracy:F3}");
             t.AddRow(row.ToArray());
         }
-        t.Caption($"calibrated on {x.CalibrationTokens} tokens ({x.CalibrationWindows} windows, {x.CalibrationSeconds:F1} s); scored on the {x.HeldOutTokens} held-out tokens one decode step at a time; speed {x.Threads} threads");
+        t.Caption($"measured: the lowest and highest site (each site in the JSON); × dense: decode t/s against dense; calibrated on {x.CalibrationTokens} tokens ({x.CalibrationWindows} windows, {x.CalibrationSeconds:F1} s); scored on the {x.HeldOutTokens} held-out tokens one decode step at a time; speed {x.Threads} threads");
         AnsiConsole.Write(t);
     }
 }

@@ -1,6 +1,6 @@
 namespace Sieve.Sparsity;
 
-/// <summary>The sweep's picture: per method, KL against dense (solid, left) and perplexity (dashed, right) against the decode speed-up, each point labelled with its target.</summary>
+/// <summary>The sweep's picture: per method, KL against dense (lines, left axis) and perplexity (open squares, right axis) against the decode speed-up, each KL point labelled with its target.</summary>
 public static class SweepPlot
 {
     public static string Write(SweepReport report, string path)
@@ -15,10 +15,13 @@ public static class SweepPlot
             var kl = plot.Add.Scatter(xs, points.Select(p => p.MeanKl).ToArray());
             kl.LegendText = $"{group.Key}: KL";
             kl.Color = palette.GetColor(color);
+            // Perplexity as open squares, unconnected: a second family of lines over the KL ones is unreadable.
             var ppl = plot.Add.Scatter(xs, points.Select(p => p.Perplexity).ToArray());
             ppl.LegendText = $"{group.Key}: PPL";
             ppl.Color = palette.GetColor(color);
-            ppl.LinePattern = ScottPlot.LinePattern.Dashed;
+            ppl.LineWidth = 0;
+            ppl.MarkerShape = ScottPlot.MarkerShape.OpenSquare;
+            ppl.MarkerSize = 8;
             ppl.Axes.YAxis = plot.Axes.Right;
             foreach (var p in points)
             {
@@ -34,8 +37,8 @@ public static class SweepPlot
         dense.LegendText = "dense PPL";
         plot.Title($"Activation sparsity: {report.Model}, {report.HeldOutTokens} held-out tokens, {report.Threads} threads");
         plot.XLabel("decode speed-up against dense (×)");
-        plot.YLabel("mean KL against dense, nats (solid)");
-        plot.Axes.Right.Label.Text = "perplexity (dashed)";
+        plot.YLabel("mean KL against dense, nats (lines)");
+        plot.Axes.Right.Label.Text = "perplexity (open squares)";
         plot.ShowLegend(ScottPlot.Edge.Right);
         plot.SavePng(path, 1100, 550);
         return path;
