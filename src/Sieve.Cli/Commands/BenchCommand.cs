@@ -237,6 +237,7 @@ static class BenchCommand
         bool kv = results.Any(x => x.Kv != "dense" || x.Depth > 0);
         bool sparse = sparseOf.Count > 0;
         var table = new Table().AddColumns("model", "type", "threads", "test", "t/s");
+        // measured: the lowest and highest site's sparsity (each site in --json and with --sparsity-verbose)
         if (sparse) table.AddColumns("sparsity", "× dense", "measured", "MiB/token");
         if (kv) table.AddColumns("kv", "budget", "attn ms/step", "KV MiB", "B/token/head");
         foreach (var x in results)
@@ -247,7 +248,7 @@ static class BenchCommand
             {
                 if (sparseOf.TryGetValue(x, out var s))
                     cells.AddRange([SparsityBench.Label(s.Set), DenseOf(results, sparseOf, x) is { } d ? $"{r.Mean / d.Speed.Mean:F2}" : "–",
-                        string.Join(" ", s.Measured.Select(m => $"{m.Key} {m.Value:P0}")), s.DecodeBytesPerToken is double b ? $"{b / 1048576.0:F1}" : "–"]);
+                        s.Measured.Count == 0 ? "–" : $"{s.Measured.Values.Min() * 100:0}–{s.Measured.Values.Max() * 100:0}%", s.DecodeBytesPerToken is double b ? $"{b / 1048576.0:F1}" : "–"]);
                 else cells.AddRange(["dense", "1.00", "–", r.NGen > 0 ? $"{sparseOf.Values.First().DenseBytesPerToken / 1048576.0:F1}" : "–"]);
             }
             if (kv) cells.AddRange([x.Kv, x.Budget, r.NGen > 0 ? $"{x.AttentionMs:F2}" : "–", $"{x.KvBytes / 1048576.0:F1}", $"{x.KvBytesPerTokenPerHead:F1}"]);
