@@ -19,6 +19,7 @@ var root = new Command("sieve", "Sieve: run, study and speed up Llama-family mod
     PruneCommand.Create(),
     PerplexityCommand.Create(),
     PopCommand.Create(),
+    SparsityCommand.Create(),
 };
 OptionRange.ApplyDefaults(root);
 return ParseErrors.Invoke(root, args);

@@ -5,6 +5,7 @@ using Sieve.Formats;
 using Sieve.Formats.Conversion;
 using Sieve.Tokenization;
 using Sieve.Models;
+using Sieve.Sparsity;
 using Sieve.Tensors;
 using Sieve.Threading;
 using Spectre.Console;
@@ -34,10 +35,12 @@ static class BenchCommand
         var fill = new Option<string>("--fill") { Description = "How the cache is filled to the depth: synthetic (default for --shape) or prefill (default for -m)" };
         var kv = new KvArgs();
         var pop = new PopArgs();
+        var sparsity = new SparsityBench();
         kv.Kv.Description = "KV-cache methods, comma-separated: " + string.Join(", ", Sieve.Cache.KvCacheSpec.Methods);
         var cmd = new Command("bench", "Measure prefill (pp) and decode (tg) tokens per second") { model, shape, type, nPrompt, nGen, threads, reps, json, tokenizer, save, bandwidth, depth, fill, batch };
         foreach (var o in kv.All) cmd.Options.Add(o);
         foreach (var o in pop.All) cmd.Options.Add(o);
+        foreach (var o in sparsity.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
@@ -48,6 +51,8 @@ static class BenchCommand
             int[]? parallel = r.GetValue(batch) is { } bs ? BatchedBench.Parse(bs) : null;
             if (parallel != null && depths.Any(d => d > 0)) throw new ArgumentException("-d: not available with --batch (every sequence starts empty, as in llama-batched-bench)");
             if (parallel != null && r.GetValue(bandwidth)) throw new ArgumentException("--bandwidth: not available with --batch");
+            if (parallel != null && (r.GetValue(sparsity.Method) != null || r.GetValue(sparsity.Args.File) != null))
+                throw new ArgumentException("--sparsity-file / --sparsity-method: not available with --batch");
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var batchSpecs = parallel == null ? [] : methods.SelectMany(m => (Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? budgets.Take(1) : budgets).Select(b => kv.Read(r, m, b))).ToList();
@@ -98,6 +103,9 @@ static class BenchCommand
             if (popPlan != null) Status($"{popPlan}; pp runs under it, tg runs every layer");
             if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json));
             CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
+            // Activation sparsity: each set runs after the dense row of the same test, so each ratio is from one process.
+            var sets = sparsity.Read(r, tf, shapeName ?? PopArgs.ModelName(path!), out double? calibrationSeconds);
+            var sparseOf = new Dictionary<KvSpeedResult, SparseRow>(ReferenceEqualityComparer.Instance);
             var results = new List<KvSpeedResult>();
             foreach (var method in methods)
                 foreach (var budget in Sieve.Cache.KvCacheSpec.Parse(method).IsDense ? budgets.Take(1) : budgets)
@@ -105,10 +113,35 @@ static class BenchCommand
                     {
                         var spec = kv.Read(r, method, budget);
                         string at = d > 0 ? $" @ d{d}" : "";
-                        if (p > 0) { Status($"{spec}: pp{p}{at} × {rep}"); results.Add(KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, popPlan?.Apply())); }
-                        if (n > 0) { Status($"{spec}: tg{n}{at} × {rep}"); results.Add(KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic)); }
+                        if (p > 0)
+                        {
+                            Status($"{spec}: pp{p}{at} × {rep}");
+                            results.Add(KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, popPlan?.Apply()));
+                            foreach (var set in sets)
+                            {
+                                Status($"{spec}, {SparsityBench.Label(set)}: pp{p}{at} × {rep}");
+                                set.Stats.Reset();
+                                var x = KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, SparsityArgs.Compose(popPlan?.Apply(), set));
+                                results.Add(x);
+                                sparseOf[x] = SparseRow.Of(set, tf, decodeTokens: 0);
+                            }
+                        }
+                        if (n > 0)
+                        {
+                            Status($"{spec}: tg{n}{at} × {rep}");
+                            results.Add(KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic));
+                            foreach (var set in sets)
+                            {
+                                Status($"{spec}, {SparsityBench.Label(set)}: tg{n}{at} × {rep}");
+                                set.Stats.Reset();
+                                var x = KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic, set.Apply());
+                                results.Add(x);
+                                sparseOf[x] = SparseRow.Of(set, tf, decodeTokens: (long)rep * n + 1);   // + the warm-up step
+                            }
+                        }
                     }
-            if (r.GetValue(json)) PrintJson(results, popPlan); else PrintTable(results);
+            if (r.GetValue(json)) PrintJson(results, popPlan, sparseOf, calibrationSeconds); else PrintTable(results, sparseOf);
+            foreach (var set in sets.Where(_ => r.GetValue(sparsity.Args.Verbose))) SparsityArgs.Report(set, perLayer: true);
             // Peak memory is read before the bandwidth probe allocates its 512 MiB buffer.
             var peak = ProcessMemory.PeakResidentBytes;
             Report(tf, results.Select(x => x.Speed).ToList(), fileBytes, peak, Math.Max(p, n), results.Max(x => x.KvBytes),
@@ -199,22 +232,36 @@ static class BenchCommand
         _ => throw new ArgumentException($"unknown type '{s}' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)"),
     };
 
-    static void PrintTable(List<KvSpeedResult> results)
+    static void PrintTable(List<KvSpeedResult> results, IReadOnlyDictionary<KvSpeedResult, SparseRow> sparseOf)
     {
         bool kv = results.Any(x => x.Kv != "dense" || x.Depth > 0);
+        bool sparse = sparseOf.Count > 0;
         var table = new Table().AddColumns("model", "type", "threads", "test", "t/s");
+        // measured: the lowest and highest site's sparsity (each site in --json and with --sparsity-verbose)
+        if (sparse) table.AddColumns("sparsity", "× dense", "measured", "MiB/token");
         if (kv) table.AddColumns("kv", "budget", "attn ms/step", "KV MiB", "B/token/head");
         foreach (var x in results)
         {
             var r = x.Speed;
             var cells = new List<string> { r.Model, r.Type, r.Threads.ToString(), r.Test + (x.Depth > 0 ? $" @ d{x.Depth}" : ""), $"{r.Mean:F2} ± {r.StdDev:F2}" };
+            if (sparse)
+            {
+                if (sparseOf.TryGetValue(x, out var s))
+                    cells.AddRange([SparsityBench.Label(s.Set), DenseOf(results, sparseOf, x) is { } d ? $"{r.Mean / d.Speed.Mean:F2}" : "–",
+                        s.Measured.Count == 0 ? "–" : $"{s.Measured.Values.Min() * 100:0}–{s.Measured.Values.Max() * 100:0}%", s.DecodeBytesPerToken is double b ? $"{b / 1048576.0:F1}" : "–"]);
+                else cells.AddRange(["dense", "1.00", "–", r.NGen > 0 ? $"{sparseOf.Values.First().DenseBytesPerToken / 1048576.0:F1}" : "–"]);
+            }
             if (kv) cells.AddRange([x.Kv, x.Budget, r.NGen > 0 ? $"{x.AttentionMs:F2}" : "–", $"{x.KvBytes / 1048576.0:F1}", $"{x.KvBytesPerTokenPerHead:F1}"]);
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);
     }
 
-    static void PrintJson(List<KvSpeedResult> results, Sieve.Models.Pop.PopPlan? pop)
+    /// <summary>The dense row a sparse row is compared with: the same test, cache method, budget and depth.</summary>
+    static KvSpeedResult? DenseOf(List<KvSpeedResult> results, IReadOnlyDictionary<KvSpeedResult, SparseRow> sparseOf, KvSpeedResult x) =>
+        results.FirstOrDefault(d => !sparseOf.ContainsKey(d) && d.Speed.Test == x.Speed.Test && d.Kv == x.Kv && d.Budget == x.Budget && d.Depth == x.Depth);
+
+    static void PrintJson(List<KvSpeedResult> results, Sieve.Models.Pop.PopPlan? pop, IReadOnlyDictionary<KvSpeedResult, SparseRow> sparseOf, double? calibrationSeconds)
     {
         var records = results.Select(x =>
         {
@@ -234,6 +281,21 @@ static class BenchCommand
                 record["pop_prefill_kv_only"] = pop.SkippedLayers;
                 record["pop_boundary"] = pop.Boundary.ToString().ToLowerInvariant();
             }
+            // Activation sparsity: the method, target and what the row measured; absent on dense rows of a dense run.
+            if (sparseOf.TryGetValue(x, out var s))
+            {
+                var t = s.Set.Thresholds;
+                record["sparsity_method"] = t.Method.Name();
+                record["sparsity_target"] = t.TargetSparsity.Distinct().Count() == 1 ? t.TargetSparsity[0] : (object)t.TargetSparsity;
+                record["sparsity_kernels"] = s.Set.SparseKernels ? "sparse" : "dense";
+                record["sparsity_measured"] = s.Measured;
+                if (s.DecodeBytesPerToken is double b) record["decode_weight_bytes_per_token"] = b;
+                record["dense_weight_bytes_per_token"] = s.DenseBytesPerToken;
+                record["input_major_bytes"] = s.Set.InputMajorBytes;
+                if (DenseOf(results, sparseOf, x) is { } d) record["speedup_vs_dense"] = r.Mean / d.Speed.Mean;
+                if (calibrationSeconds is double cs) record["sparsity_calibration_s"] = cs;
+            }
+            else if (sparseOf.Count > 0) record["sparsity_method"] = "none";
             return record;
         });
         Console.WriteLine(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));

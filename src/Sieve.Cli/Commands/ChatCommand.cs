@@ -22,15 +22,18 @@ static class ChatCommand
         var sampling = new SamplingArgs();
         var kv = new KvArgs();
         var pop = new PopArgs();
+        var sparsity = new SparsityArgs();
         var cmd = new Command("chat", "Chat with a model through its chat template (type /exit or end input to quit)") { model, threads, tokenizer, system, template, n, ctx };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         foreach (var o in kv.All) cmd.Options.Add(o);
         foreach (var o in pop.All) cmd.Options.Add(o);
+        foreach (var o in sparsity.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             StderrConsole.Load(m);
             var format = ChatFormat.For(m.Tokenizer, r.GetValue(template));
+            var sparse = sparsity.Read(r, m.Transformer, PopArgs.ModelName(r.GetValue(model)!));
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
             if (spec.Method != "dense") generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
@@ -44,7 +47,7 @@ static class ChatCommand
             if (r.GetValue(system) is { Length: > 0 } s) history.AddSystem(s);
             // One sequence for the whole conversation: each turn prefills only what its prompt does not share with
             // the cached one (the new user message and template markers), as llama-server's slots reuse their cache.
-            var sequence = generator.CreateSequence(context, pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)));
+            var sequence = generator.CreateSequence(context, SparsityArgs.Compose(pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)), sparse));
             bool interactive = !Console.IsInputRedirected;
             string seed = sampling.RandomSeed is { } rs ? $", random seed {rs}" : "";
             Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}{seed}; /exit to quit");
@@ -67,6 +70,7 @@ static class ChatCommand
                 history.AddReply(reply.ToString().Trim());
                 if (interactive) Console.Error.WriteLine($"[{generator.LastStats}]");
             }
+            sparsity.Report(r, sparse);
             return 0;
         }));
         return cmd;

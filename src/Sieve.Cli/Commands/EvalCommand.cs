@@ -23,8 +23,10 @@ static class EvalCommand
         var shots = new Option<int>("--num-fewshot") { Description = "k-shot: prepend k solved examples (taken from --fewshot-file, or from the start of the task file and then not evaluated)" };
         var shotFile = new Option<string?>("--fewshot-file") { Description = "Where k-shot examples come from (e.g. MMLU's dev split)" };
         var pop = new PopArgs();
+        var sparsity = new SparsityArgs();
         var mcq = new Command("mcq", "Multiple-choice accuracy (acc, acc_norm) from continuation log-likelihoods") { model, task, format, render, limit, threads, tokenizer, json, shots, shotFile };
         foreach (var o in pop.All) mcq.Options.Add(o);
+        foreach (var o in sparsity.All) mcq.Options.Add(o);
         mcq.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
@@ -38,7 +40,8 @@ static class EvalCommand
             samples = samples.Select(s => McqTask.WithShots(s, examples)).ToList();
             var popPlan = pop.Read(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!));
             if (popPlan != null) Console.Error.WriteLine($"sieve: {popPlan}; context as prefill, continuations at decode depth");
-            var scorer = new McqScorer(m.CreateRunner(), m.Tokenizer) { Forward = popPlan?.Apply() };
+            var sparse = sparsity.Read(r, m.Transformer, PopArgs.ModelName(r.GetValue(model)!));
+            var scorer = new McqScorer(m.CreateRunner(), m.Tokenizer) { Forward = SparsityArgs.Compose(popPlan?.Apply(), sparse) };
             McqEvaluation result = null!;
             StderrConsole.Instance.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -55,6 +58,7 @@ static class EvalCommand
                     model = result.Model, task = result.Task, n_samples = result.Samples, acc = result.Acc, acc_stderr = result.AccStderr,
                     acc_norm = result.AccNorm, acc_norm_stderr = result.AccNormStderr, seconds = result.Seconds,
                     pop = popPlan == null ? null : new { prefill_kv_only = popPlan.SkippedLayers, boundary = popPlan.Boundary.ToString().ToLowerInvariant() },
+                    sparsity = SparsityArgs.Json(sparse),
                 }, new JsonSerializerOptions { WriteIndented = true }));
             else
             {
@@ -62,6 +66,7 @@ static class EvalCommand
                 table.AddRow(result.Task, result.Samples.ToString(), $"{result.Acc:F4} ± {result.AccStderr:F4}", $"{result.AccNorm:F4} ± {result.AccNormStderr:F4}", $"{result.Seconds / result.Samples:F3}");
                 AnsiConsole.Write(table);
             }
+            sparsity.Report(r, sparse);
             return 0;
         }));
         return new Command("eval", "Evaluate a model") { mcq, LongContextCommand.Create() };

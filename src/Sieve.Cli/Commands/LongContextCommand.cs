@@ -27,12 +27,14 @@ static class LongContextCommand
         var tokenizer = CommonOptions.Tokenizer();
         var kv = new KvArgs();
         var pop = new PopArgs();
+        var sparsity = new SparsityArgs();
         kv.Kv.Description = "KV-cache methods, comma-separated";
         kv.Budget.Description = "Budgets, comma-separated (each method that takes one runs at each)";
         var cmd = new Command("longctx", "Long-context retrieval and aggregation tasks (passkey, RULER NIAH, VT, FWE) per KV-cache method and budget")
             { model, shape, type, tasks, ctx, samples, seed, json, output, threads, tokenizer };
         foreach (var o in kv.All) cmd.Options.Add(o);
         foreach (var o in pop.All) cmd.Options.Add(o);
+        foreach (var o in sparsity.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             string? path = r.GetValue(model), shapeName = r.GetValue(shape);
@@ -63,7 +65,8 @@ static class LongContextCommand
             }
             using var _ = owned;
             if (target > tf.Config.ContextLength) throw new ArgumentException($"--ctx-size {target} exceeds the model's context of {tf.Config.ContextLength}");
-            var forward = pop.Forward(r, tf.Config.LayerCount, shapeName ?? PopArgs.ModelName(path!));
+            var sparse = sparsity.Read(r, tf.Model, shapeName ?? PopArgs.ModelName(path!));
+            var forward = SparsityArgs.Compose(pop.Forward(r, tf.Config.LayerCount, shapeName ?? PopArgs.ModelName(path!)), sparse);
             var taskNames = r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -87,14 +90,18 @@ static class LongContextCommand
                         }
                 });
             var record = Record(name, target, n, r.GetValue(seed), results, clock.Elapsed.TotalSeconds, withOutputs: false);
+            if (sparse != null) record["sparsity"] = SparsityArgs.Json(sparse);
             if (r.GetValue(output) is string file)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-                File.WriteAllText(file, JsonSerializer.Serialize(Record(name, target, n, r.GetValue(seed), results, clock.Elapsed.TotalSeconds, withOutputs: true), Indented));
+                var full = Record(name, target, n, r.GetValue(seed), results, clock.Elapsed.TotalSeconds, withOutputs: true);
+                if (sparse != null) full["sparsity"] = SparsityArgs.Json(sparse);
+                File.WriteAllText(file, JsonSerializer.Serialize(full, Indented));
                 Console.Error.WriteLine($"sieve: wrote {file}");
             }
             if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(record, Indented));
             else PrintTable(results, taskNames, specs.Select(Label).ToList());
+            sparsity.Report(r, sparse);
             return 0;
         }));
         return cmd;

@@ -23,17 +23,20 @@ static class PerplexityCommand
         var tokenizer = CommonOptions.Tokenizer();
         var kv = new KvArgs();
         var pop = new PopArgs();
+        var sparsity = new SparsityArgs();
         var cmd = new Command("perplexity", "Perplexity and KL divergence from dense of a KV-cache method, through the decode path")
             { model, file, ctx, prefix, klBase, saveBase, fidelity, json, threads, tokenizer };
         foreach (var o in kv.All) cmd.Options.Add(o);
         foreach (var o in pop.All) cmd.Options.Add(o);
+        foreach (var o in sparsity.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             var runner = m.CreateRunner();
             var popPlan = pop.Read(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!));
             if (popPlan != null) Console.Error.WriteLine($"sieve: {popPlan}");
-            var forward = popPlan?.Apply();
+            var sparse = sparsity.Read(r, m.Transformer, PopArgs.ModelName(r.GetValue(model)!));
+            var forward = SparsityArgs.Compose(popPlan?.Apply(), sparse);
             string path = r.GetValue(file)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
             var all = m.Tokenizer.Encode(File.ReadAllText(path));
@@ -50,13 +53,14 @@ static class PerplexityCommand
                 KvPerplexity.SaveBase(save, tokens, p, KvPerplexity.LogProbs(runner, tokens, p, runner.CreateCache(spec, n), forward));
                 Console.Error.WriteLine($"sieve: wrote the KL base to {save}");
             }
-            Print(result, r.GetValue(json), popPlan);
+            Print(result, r.GetValue(json), popPlan, sparse);
+            sparsity.Report(r, sparse);
             return 0;
         }));
         return cmd;
     }
 
-    static void Print(KvPerplexityResult x, bool json, Sieve.Models.Pop.PopPlan? pop)
+    static void Print(KvPerplexityResult x, bool json, Sieve.Models.Pop.PopPlan? pop, Sieve.Sparsity.ActivationSparsity? sparse)
     {
         if (json)
         {
@@ -64,7 +68,7 @@ static class PerplexityCommand
             {
                 kv = x.Method, pop = pop == null ? null : new { prefill_kv_only = pop.SkippedLayers, boundary = pop.Boundary.ToString().ToLowerInvariant() }, n_tokens = x.Tokens, prefix = x.Prefix, predictions = x.Predictions, ppl = x.Perplexity, base_ppl = x.BasePerplexity,
                 kl_mean = x.MeanKl, kl_max = x.MaxKl, top1_agreement = x.Top1Agreement, kv_bytes = x.Memory.Bytes,
-                kv_bytes_per_token_per_head = x.Memory.BytesPerTokenPerHead, seconds = x.Seconds,
+                kv_bytes_per_token_per_head = x.Memory.BytesPerTokenPerHead, seconds = x.Seconds, sparsity = SparsityArgs.Json(sparse),
                 layers = x.Fidelity?.Select(l => new { layer = l.Layer, recall = Num(l.Recall), attention_mass = Num(l.Mass), cosine = Num(l.Cosine), attended_tokens = Num(l.AttendedTokens) }),
             }, new JsonSerializerOptions { WriteIndented = true }));
             return;

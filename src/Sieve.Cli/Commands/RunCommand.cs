@@ -22,14 +22,17 @@ static class RunCommand
         var sampling = new SamplingArgs();
         var kv = new KvArgs();
         var pop = new PopArgs();
+        var sparsity = new SparsityArgs();
         var cmd = new Command("run", "Generate a continuation of a prompt") { model, prompt, n, threads, tokenizer, stop, ctx, ignoreEos };
         foreach (var o in sampling.All) cmd.Options.Add(o);
         foreach (var o in kv.All) cmd.Options.Add(o);
         foreach (var o in pop.All) cmd.Options.Add(o);
+        foreach (var o in sparsity.All) cmd.Options.Add(o);
         cmd.SetAction(r => CliErrors.Guard(() =>
         {
             using var m = SieveModel.Load(r.GetValue(model)!, new SieveModelOptions { Threads = CommonOptions.ThreadCount(r, threads), TokenizerPath = r.GetValue(tokenizer) });
             StderrConsole.Load(m);
+            var sparse = sparsity.Read(r, m.Transformer, PopArgs.ModelName(r.GetValue(model)!));
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
             if (spec.Method != "dense") generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
@@ -40,7 +43,7 @@ static class RunCommand
                 StopStrings = r.GetValue(stop) ?? [],
                 ContextLength = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength),
                 StopAtEndOfGeneration = !r.GetValue(ignoreEos),
-                Forward = pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)),
+                Forward = SparsityArgs.Compose(pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)), sparse),
             };
             var stdout = Console.OpenStandardOutput();
             foreach (var token in generator.Generate(r.GetValue(prompt)!, options))
@@ -53,6 +56,7 @@ static class RunCommand
             stdout.Flush();
             string seed = sampling.RandomSeed is { } rs ? $"; random seed {rs} (--seed {rs} repeats this run)" : "";
             Console.Error.WriteLine($"sieve: {generator.LastStats}; {m.Pool.ThreadCount} threads{seed}");
+            sparsity.Report(r, sparse);
             return 0;
         }));
         return cmd;

@@ -61,12 +61,14 @@ public static class KvBenchmark
     public static void FillPrefill(ForwardRunner model, IKvCache cache, int depth) =>
         model.Prefill(RandomTokens(model.Config.VocabSize, depth, 11), 0, cache);
 
-    public static KvSpeedResult Decode(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nGen, int repetitions, bool synthetic)
+    /// <param name="options">Operators (activation sparsity) the decode steps run with; the fill to the depth runs without them.</param>
+    public static KvSpeedResult Decode(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nGen, int repetitions, bool synthetic,
+        ForwardOptions? options = null)
     {
         var timed = new TimedKvCache(model.CreateCache(spec, depth + nGen + 1));
         if (depth > 0) { if (synthetic) FillSynthetic(model, timed, depth); else FillPrefill(model, timed, depth); }
         var tokens = RandomTokens(model.Config.VocabSize, nGen, 7);
-        model.Decode(tokens[0], depth, timed);   // warm-up: crosses the boundary (compression, indexing) and JIT-compiles
+        model.Decode(tokens[0], depth, timed, options);   // warm-up: crosses the boundary (compression, indexing) and JIT-compiles
         var samples = new double[repetitions];
         double attention = 0;
         for (int r = 0; r < repetitions; r++)
@@ -74,7 +76,7 @@ public static class KvBenchmark
             timed.Truncate(depth);
             timed.Reset();
             var clock = Stopwatch.StartNew();
-            for (int i = 0; i < nGen; i++) model.Decode(tokens[i], depth + i, timed);
+            for (int i = 0; i < nGen; i++) model.Decode(tokens[i], depth + i, timed, options);
             samples[r] = nGen / clock.Elapsed.TotalSeconds;
             attention += timed.AttentionTime.TotalMilliseconds / nGen;
         }

@@ -33,11 +33,11 @@ public static class KvPerplexity
         return rows;
     }
 
-    /// <param name="options">Plan (POP) and hooks of the measured run; the base run is dense with no plan.</param>
+    /// <param name="options">Plan (POP), operators (activation sparsity) and hooks of the measured run; the base run is dense with no plan and the model's own operators.</param>
     public static KvPerplexityResult Evaluate(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, KvCacheSpec spec,
         float[][]? baseLogProbs = null, bool computeBase = true, bool fidelity = false, ForwardOptions? options = null) =>
         Evaluate(model, tokens, prefix, spec.ToString(), trace => model.CreateCache(trace ? spec with { Trace = true } : spec, tokens.Count),
-            baseLogProbs, computeBase && (spec.Method != "dense" || options?.Plan != null), fidelity, options);
+            baseLogProbs, computeBase && (spec.Method != "dense" || options?.Plan != null || options?.Operators != null), fidelity, options);
 
     /// <param name="createCache">Builds the cache; its argument asks for selection traces (fidelity metrics).</param>
     public static KvPerplexityResult Evaluate(ForwardRunner model, IReadOnlyList<int> tokens, int prefix, string name, Func<bool, IKvCache> createCache,
