@@ -103,7 +103,8 @@ static class BenchCommand
             if (popPlan != null) Status($"{popPlan}; pp runs under it, tg runs every layer");
             if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json));
             CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
-            // Activation sparsity: each set runs after the dense row of the same test, so each ratio is from one process.
+            // Activation sparsity: each set is paired with a dense row of the same test run beside it (dense first for
+            // even sets, after for odd ones: ABBA), so each ratio comes from two neighbouring runs of one process.
             var sets = sparsity.Read(r, tf, shapeName ?? PopArgs.ModelName(path!), out double? calibrationSeconds);
             var sparseOf = new Dictionary<KvSpeedResult, SparseRow>(ReferenceEqualityComparer.Instance);
             var results = new List<KvSpeedResult>();
@@ -115,28 +116,52 @@ static class BenchCommand
                         string at = d > 0 ? $" @ d{d}" : "";
                         if (p > 0)
                         {
-                            Status($"{spec}: pp{p}{at} × {rep}");
-                            results.Add(KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, popPlan?.Apply()));
-                            foreach (var set in sets)
+                            KvSpeedResult Dense()
                             {
-                                Status($"{spec}, {SparsityBench.Label(set)}: pp{p}{at} × {rep}");
-                                set.Stats.Reset();
-                                var x = KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, SparsityArgs.Compose(popPlan?.Apply(), set));
+                                Status($"{spec}: pp{p}{at} × {rep}");
+                                return KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, popPlan?.Apply());
+                            }
+                            if (sets.Count == 0) results.Add(Dense());
+                            for (int i = 0; i < sets.Count; i++)
+                            {
+                                var set = sets[i];
+                                KvSpeedResult Sparse()
+                                {
+                                    Status($"{spec}, {SparsityBench.Label(set)}: pp{p}{at} × {rep}");
+                                    set.Stats.Reset();
+                                    return KvBenchmark.Prefill(tf, spec, name, typeName, d, p, rep, synthetic, SparsityArgs.Compose(popPlan?.Apply(), set));
+                                }
+                                KvSpeedResult dx, x;
+                                if (i % 2 == 0) { dx = Dense(); x = Sparse(); }
+                                else { x = Sparse(); dx = Dense(); }
+                                results.Add(dx);
                                 results.Add(x);
-                                sparseOf[x] = SparseRow.Of(set, tf, decodeTokens: 0);
+                                sparseOf[x] = SparseRow.Of(set, tf, decodeTokens: 0) with { Pair = dx };
                             }
                         }
                         if (n > 0)
                         {
-                            Status($"{spec}: tg{n}{at} × {rep}");
-                            results.Add(KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic));
-                            foreach (var set in sets)
+                            KvSpeedResult Dense()
                             {
-                                Status($"{spec}, {SparsityBench.Label(set)}: tg{n}{at} × {rep}");
-                                set.Stats.Reset();
-                                var x = KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic, set.Apply());
+                                Status($"{spec}: tg{n}{at} × {rep}");
+                                return KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic);
+                            }
+                            if (sets.Count == 0) results.Add(Dense());
+                            for (int i = 0; i < sets.Count; i++)
+                            {
+                                var set = sets[i];
+                                KvSpeedResult Sparse()
+                                {
+                                    Status($"{spec}, {SparsityBench.Label(set)}: tg{n}{at} × {rep}");
+                                    set.Stats.Reset();
+                                    return KvBenchmark.Decode(tf, spec, name, typeName, d, n, rep, synthetic, set.Apply());
+                                }
+                                KvSpeedResult dx, x;
+                                if (i % 2 == 0) { dx = Dense(); x = Sparse(); }
+                                else { x = Sparse(); dx = Dense(); }
+                                results.Add(dx);
                                 results.Add(x);
-                                sparseOf[x] = SparseRow.Of(set, tf, decodeTokens: (long)rep * n + 1);   // + the warm-up step
+                                sparseOf[x] = SparseRow.Of(set, tf, decodeTokens: (long)rep * n + 1) with { Pair = dx };   // + the warm-up step
                             }
                         }
                     }
@@ -257,9 +282,9 @@ static class BenchCommand
         AnsiConsole.Write(table);
     }
 
-    /// <summary>The dense row a sparse row is compared with: the same test, cache method, budget and depth.</summary>
+    /// <summary>The dense row a sparse row is compared with: the one run beside it, else the same test, cache method, budget and depth.</summary>
     static KvSpeedResult? DenseOf(List<KvSpeedResult> results, IReadOnlyDictionary<KvSpeedResult, SparseRow> sparseOf, KvSpeedResult x) =>
-        results.FirstOrDefault(d => !sparseOf.ContainsKey(d) && d.Speed.Test == x.Speed.Test && d.Kv == x.Kv && d.Budget == x.Budget && d.Depth == x.Depth);
+        sparseOf.TryGetValue(x, out var row) && row.Pair != null ? row.Pair : results.FirstOrDefault(d => !sparseOf.ContainsKey(d) && d.Speed.Test == x.Speed.Test && d.Kv == x.Kv && d.Budget == x.Budget && d.Depth == x.Depth);
 
     static void PrintJson(List<KvSpeedResult> results, Sieve.Models.Pop.PopPlan? pop, IReadOnlyDictionary<KvSpeedResult, SparseRow> sparseOf, double? calibrationSeconds)
     {

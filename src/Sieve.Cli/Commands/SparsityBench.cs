@@ -72,6 +72,9 @@ sealed class SparsityBench
 /// the row's decode tokens (warm-up included), plus the output head, which stays dense; null for a prefill row.</param>
 sealed record SparseRow(ActivationSparsity Set, IReadOnlyDictionary<string, double> Measured, double? DecodeBytesPerToken, long DenseBytesPerToken)
 {
+    /// <summary>The dense row run beside this one (its ratio's denominator).</summary>
+    public KvSpeedResult? Pair { get; init; }
+
     /// <summary>Reads the set's statistics after a row (reset them before it).</summary>
     public static SparseRow Of(ActivationSparsity set, ForwardRunner tf, long decodeTokens)
     {
