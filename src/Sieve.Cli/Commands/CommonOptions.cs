@@ -52,7 +52,7 @@ static class CommonOptions
 
     /// <summary>What each --render value does, and which rendering each layout gets natively.</summary>
     public const string RenderHelp = "Prompts: native = the harness's template for the layout (generic and MMLU: lettered A/B/C… options scored by the letter; "
-        + "ARC, HellaSwag, PIQA, BoolQ: each choice scored as the continuation; WinoGrande: each option filled into the sentence); "
+        + "ARC, HellaSwag, PIQA, BoolQ, OpenBookQA, SciQ: each choice scored as the continuation; WinoGrande: each option filled into the sentence); "
         + "lettered = every layout as MMLU-style lettered options; cloze = each choice scored as the continuation of the question "
         + "(generic and MMLU become the bare question, as the harness's default multiple_choice task; other layouts as native).";
 

@@ -13,7 +13,7 @@ static class EvalCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var task = new Option<string>("--task") { Description = "Task file (JSONL or Parquet: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA, WinoGrande or BoolQ layout). A prompt longer than the model's context is cut from the left, as lm-evaluation-harness does, with a note on stderr; a malformed record is refused", Required = true };
+        var task = new Option<string>("--task") { Description = "Task file (JSONL or Parquet: generic {question, choices, answer}, MMLU, ARC, HellaSwag, PIQA, WinoGrande, BoolQ, OpenBookQA or SciQ layout). A prompt longer than the model's context is cut from the left, as lm-evaluation-harness does, with a note on stderr; a malformed record is refused", Required = true };
         var format = new Option<string>("--format") { Description = "Task layout, or auto", DefaultValueFactory = _ => "auto" };
         var render = new Option<string>("--render") { Description = CommonOptions.RenderHelp, DefaultValueFactory = _ => "native" };
         var limit = new Option<int>("--limit") { Description = "Use only the first N samples (0 = all)" };

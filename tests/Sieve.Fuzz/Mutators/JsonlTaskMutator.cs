@@ -4,7 +4,7 @@ using Sieve.Fuzz.Json;
 namespace Sieve.Fuzz.Mutators;
 
 /// <summary>
-/// Mutates a JSONL task file (the ARC, HellaSwag, MMLU, PIQA, WinoGrande, BoolQ and generic layouts): records get
+/// Mutates a JSONL task file (the ARC, HellaSwag, MMLU, PIQA, WinoGrande, BoolQ, OpenBookQA, SciQ and generic layouts): records get
 /// values of the wrong kind, nulls, missing fields, huge strings, answers outside the choices, too few or too many
 /// choices; lines are dropped, duplicated, swapped for another layout's record or for text that is not JSON.
 /// </summary>
@@ -14,6 +14,7 @@ public static class JsonlTaskMutator
     [
         "question", "choices", "answer", "labels", "subject", "answerKey", "text", "label", "endings", "ctx_a", "ctx_b", "ctx",
         "activity_label", "goal", "sol1", "sol2", "sentence", "option1", "option2", "passage", "id",
+        "question_stem", "support", "distractor1", "distractor2", "distractor3", "correct_answer",
     ];
 
     static readonly JsonMutator Json = new(new JsonWords(Fields, ["A", "B", "C", "D", "E", "Z", "a", "0", "1", "4", "-1", "_", "", "1.5", "true"]));

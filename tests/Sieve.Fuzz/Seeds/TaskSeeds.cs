@@ -20,6 +20,8 @@ public static class TaskSeeds
         ["piqa"] = Lines("""{"goal": "Open a jar.", "sol1": "Twist the lid.", "sol2": "Paint the lid.", "label": 0}"""),
         ["winogrande"] = Lines("""{"sentence": "The cup fell because _ was slippery.", "option1": "the cup", "option2": "the table", "answer": "1"}"""),
         ["boolq"] = Lines("""{"passage": "Cats are mammals.", "question": "are cats mammals", "label": true}"""),
+        ["openbookqa"] = Lines("""{"id": "7-980", "question_stem": "The sun is responsible for", "choices": {"text": ["puppies learning", "plants blooming"], "label": ["A", "B"]}, "answerKey": "B"}"""),
+        ["sciq"] = Lines("""{"question": "Which gas do plants take in?", "distractor3": "helium", "distractor1": "oxygen", "distractor2": "neon", "correct_answer": "carbon dioxide", "support": " Plants use carbon dioxide."}"""),
         ["generic"] = Lines("""{"question": "Tom went home. Where did Tom go?", "choices": ["home", "school"], "answer": "A"}"""),
     };
 
@@ -31,6 +33,8 @@ public static class TaskSeeds
     sealed class ArcChoices { public List<string> text { get; set; } = []; public List<string> label { get; set; } = []; }
     sealed class ArcRow { public string question { get; set; } = ""; public string answerKey { get; set; } = ""; public ArcChoices choices { get; set; } = new(); }
     sealed class HellaSwagRow { public string activity_label { get; set; } = ""; public string ctx_a { get; set; } = ""; public string ctx_b { get; set; } = ""; public List<string> endings { get; set; } = []; public string label { get; set; } = ""; }
+    sealed class ObqaRow { public string question_stem { get; set; } = ""; public string answerKey { get; set; } = ""; public ArcChoices choices { get; set; } = new(); }
+    sealed class SciqRow { public string question { get; set; } = ""; public string distractor1 { get; set; } = ""; public string distractor2 { get; set; } = ""; public string distractor3 { get; set; } = ""; public string correct_answer { get; set; } = ""; public string support { get; set; } = ""; }
     sealed class BoolqRow { public string passage { get; set; } = ""; public string question { get; set; } = ""; public long label { get; set; } }
 #pragma warning restore IDE1006
 
@@ -40,6 +44,8 @@ public static class TaskSeeds
         ["mmlu"] = Write(new[] { new MmluRow { question = "2 + 2 = ?", subject = "math", choices = ["3", "4", "5", "6"], answer = 1 } }),
         ["arc"] = Write(new[] { new ArcRow { question = "What do plants need?", answerKey = "A", choices = new() { text = ["light", "noise"], label = ["A", "B"] } } }),
         ["hellaswag"] = Write(new[] { new HellaSwagRow { activity_label = "Cooking", ctx_a = "A man cracks an egg.", ctx_b = "he", endings = ["fries it.", "eats it.", "sings.", "sleeps."], label = "0" } }),
+        ["openbookqa"] = Write(new[] { new ObqaRow { question_stem = "The sun is responsible for", answerKey = "B", choices = new() { text = ["puppies learning", "plants blooming"], label = ["A", "B"] } } }),
+        ["sciq"] = Write(new[] { new SciqRow { question = "Which gas do plants take in?", distractor1 = "oxygen", distractor2 = "neon", distractor3 = "helium", correct_answer = "carbon dioxide", support = " Plants use carbon dioxide." } }),
         ["boolq"] = Write(new[] { new BoolqRow { passage = "Cats are mammals.", question = "are cats mammals", label = 1 } }),
     };
 

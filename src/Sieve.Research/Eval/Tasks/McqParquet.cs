@@ -15,7 +15,7 @@ public static class McqParquet
     /// </summary>
     public static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(60);
 
-    static readonly string[] Layouts = ["mmlu", "generic", "arc", "hellaswag", "piqa", "boolq", "winogrande"];
+    static readonly string[] Layouts = ["mmlu", "generic", "arc", "hellaswag", "piqa", "boolq", "winogrande", "openbookqa", "sciq"];
 
     public static List<McqSample> Load(string path, string format = "auto", int limit = 0, McqRendering rendering = McqRendering.Native, TimeSpan? timeLimit = null)
     {
@@ -33,6 +33,8 @@ public static class McqParquet
                 "hellaswag" => Read<HellaSwagRow>(path, layout, cancel),
                 "piqa" => Read<PiqaRow>(path, layout, cancel),
                 "boolq" => Read<BoolqRow>(path, layout, cancel),
+                "openbookqa" => Read<OpenBookQaRow>(path, layout, cancel),
+                "sciq" => Read<SciqRow>(path, layout, cancel),
                 _ => Read<WinograndeRow>(path, layout, cancel),
             };
             if (limit > 0) rows = rows.Take(limit);
@@ -80,11 +82,14 @@ public static class McqParquet
         try { names = reader.Schema.Fields.Select(f => f.Name).ToHashSet(); }
         finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
         if (names.IsSupersetOf(["subject", "choices", "answer"])) return "mmlu";
+        // Before ARC: OpenBookQA has ARC's choices and answerKey, with the question in "question_stem".
+        if (names.IsSupersetOf(["question_stem", "choices", "answerKey"])) return "openbookqa";
         if (names.IsSupersetOf(["answerKey", "choices"])) return "arc";
         if (names.IsSupersetOf(["endings", "ctx_a"])) return "hellaswag";
         if (names.IsSupersetOf(["goal", "sol1"])) return "piqa";
         if (names.IsSupersetOf(["sentence", "option1", "option2"])) return "winogrande";
         if (names.IsSupersetOf(["passage", "question"])) return "boolq";
+        if (names.IsSupersetOf(["support", "distractor1", "distractor2", "distractor3", "correct_answer"])) return "sciq";
         if (names.IsSupersetOf(["question", "choices", "answer"])) return "generic";
         throw new Formats.ModelFileException(path, $"unknown column layout ({string.Join(", ", names)}); expected one of: {string.Join(", ", McqTask.Formats)}");
     }
@@ -97,6 +102,10 @@ public static class McqParquet
     sealed class HellaSwagRow { public string activity_label { get; set; } = ""; public string ctx_a { get; set; } = ""; public string ctx_b { get; set; } = ""; public List<string> endings { get; set; } = []; public string label { get; set; } = ""; }
     sealed class PiqaRow { public string goal { get; set; } = ""; public string sol1 { get; set; } = ""; public string sol2 { get; set; } = ""; public long label { get; set; } }
     sealed class WinograndeRow { public string sentence { get; set; } = ""; public string option1 { get; set; } = ""; public string option2 { get; set; } = ""; public string answer { get; set; } = ""; }
+    // Nullable and without defaults: Parquet.Net leaves a null cell (or a column the file lacks) unassigned, so a
+    // default of "" would render it silently; null reaches McqTask, which names the field.
+    sealed class OpenBookQaRow { public string? question_stem { get; set; } public string? answerKey { get; set; } public ArcChoices? choices { get; set; } }
+    sealed class SciqRow { public string? question { get; set; } public string? distractor1 { get; set; } public string? distractor2 { get; set; } public string? distractor3 { get; set; } public string? correct_answer { get; set; } public string? support { get; set; } }
     sealed class BoolqRow { public string passage { get; set; } = ""; public string question { get; set; } = ""; public long label { get; set; } }
 #pragma warning restore IDE1006
 }

@@ -8,7 +8,7 @@ namespace Sieve.Eval.Tasks;
 /// </summary>
 public static class McqTask
 {
-    public static readonly string[] Formats = ["generic", "mmlu", "arc", "hellaswag", "piqa", "winogrande", "boolq"];
+    public static readonly string[] Formats = ["generic", "mmlu", "arc", "hellaswag", "piqa", "winogrande", "boolq", "openbookqa", "sciq"];
 
     /// <summary>
     /// Reads a task file: JSONL, or Parquet (by extension). <paramref name="format"/> "auto" picks the layout from
@@ -57,11 +57,14 @@ public static class McqTask
     {
         bool Has(string k) => e.TryGetProperty(k, out _);
         if (Has("subject") && Has("choices") && Has("answer")) return "mmlu";
+        // Before ARC: OpenBookQA has ARC's choices and answerKey, with the question in "question_stem".
+        if (Has("question_stem") && Has("choices") && Has("answerKey")) return "openbookqa";
         if (Has("answerKey") && Has("choices")) return "arc";
         if (Has("endings") && Has("ctx_a")) return "hellaswag";
         if (Has("goal") && Has("sol1")) return "piqa";
         if (Has("sentence") && Has("option1") && Has("option2")) return "winogrande";
         if (Has("passage") && Has("question") && !Has("choices")) return "boolq";
+        if (Has("support") && Has("distractor1") && Has("distractor2") && Has("distractor3") && Has("correct_answer")) return "sciq";
         if (Has("question") && Has("choices") && Has("answer")) return "generic";
         throw new ArgumentException("unknown record layout (expected one of: " + string.Join(", ", Formats) + ")");
     }
@@ -100,16 +103,22 @@ public static class McqTask
             }
             case "arc":
             {
-                var ch = Field(e, "choices");
-                if (ch.ValueKind != JsonValueKind.Object) throw new FormatException($"'choices' is {Kind(ch)}, expected an object with 'text' and 'label'");
-                var text = Strings(ch, "text", "choices.");
-                var label = Strings(ch, "label", "choices.");
-                if (text.Count != label.Count) throw new FormatException($"'choices' has {text.Count} texts for {label.Count} labels");
-                if (text.Count < 2) throw new FormatException($"'choices' has {text.Count} texts; at least 2 are needed");
-                if (label.Distinct().Count() != label.Count) throw new FormatException("'choices.label' repeats a label");
-                int gold = label.IndexOf(Str(e, "answerKey"));
-                if (gold < 0) throw new FormatException($"'answerKey' {Str(e, "answerKey")} is not among 'choices.label' ({string.Join(", ", label)})");
+                var text = LabelledChoices(e, Str(e, "answerKey"), out int gold);
                 return Native($"Question: {Str(e, "question")}\nAnswer:", text, gold, Str(e, "question"));
+            }
+            case "openbookqa":
+            {
+                // The harness's template is the bare question stem, each choice its continuation; unlike ARC's, its
+                // target strips the key first (choices.label.index(answerKey.lstrip())).
+                var text = LabelledChoices(e, PyLStrip(Str(e, "answerKey")), out int gold);
+                return Native(Str(e, "question_stem"), text, gold, Str(e, "question_stem"));
+            }
+            case "sciq":
+            {
+                // The harness always lists the correct answer last (doc_to_target: 3), so under --render lettered
+                // every SciQ answer is D: read that accuracy against always-D, not against chance.
+                string context = $"{PyLStrip(Str(e, "support"))}\nQuestion: {Str(e, "question")}";
+                return Native(context + "\nAnswer:", [Str(e, "distractor1"), Str(e, "distractor2"), Str(e, "distractor3"), Str(e, "correct_answer")], 3, context);
             }
             case "hellaswag":
             {
@@ -142,6 +151,35 @@ public static class McqTask
             default:
                 throw new ArgumentException($"unknown task format '{format}' ({string.Join(", ", Formats)})");
         }
+    }
+
+    /// <summary>
+    /// ARC's and OpenBookQA's <c>choices: {text, label}</c>; <paramref name="gold"/> is the index of
+    /// <paramref name="answerKey"/> among the labels.
+    /// </summary>
+    static List<string> LabelledChoices(JsonElement e, string answerKey, out int gold)
+    {
+        var ch = Field(e, "choices");
+        if (ch.ValueKind != JsonValueKind.Object) throw new FormatException($"'choices' is {Kind(ch)}, expected an object with 'text' and 'label'");
+        var text = Strings(ch, "text", "choices.");
+        var label = Strings(ch, "label", "choices.");
+        if (text.Count != label.Count) throw new FormatException($"'choices' has {text.Count} texts for {label.Count} labels");
+        if (text.Count < 2) throw new FormatException($"'choices' has {text.Count} texts; at least 2 are needed");
+        if (label.Distinct().Count() != label.Count) throw new FormatException("'choices.label' repeats a label");
+        gold = label.IndexOf(answerKey);
+        if (gold < 0) throw new FormatException($"'answerKey' {answerKey} is not among 'choices.label' ({string.Join(", ", label)})");
+        return text;
+    }
+
+    /// <summary>
+    /// Python's <c>str.lstrip()</c>: .NET's white space plus U+001C–U+001F, which Python also counts (bidi classes
+    /// B and S) and the harness's templates strip.
+    /// </summary>
+    static string PyLStrip(string s)
+    {
+        int i = 0;
+        while (i < s.Length && (char.IsWhiteSpace(s[i]) || s[i] is >= '\x1c' and <= '\x1f')) i++;
+        return s[i..];
     }
 
     static string Kind(JsonElement e) => e.ValueKind switch
@@ -238,7 +276,7 @@ public static class McqTask
 public enum McqRendering
 {
     /// <summary>The harness's template for the layout: lettered options for generic and MMLU, each choice as a
-    /// continuation for ARC, HellaSwag, PIQA and BoolQ, partial scoring for WinoGrande.</summary>
+    /// continuation for ARC, HellaSwag, PIQA, BoolQ, OpenBookQA and SciQ, partial scoring for WinoGrande.</summary>
     Native,
     /// <summary>Every layout as an MMLU-style question with lettered options, scored by the letter.</summary>
     Lettered,
