@@ -10,8 +10,6 @@ namespace Sieve.Kernels;
 /// </summary>
 public static class GatedActivation
 {
-    const float SqrtTwoOverPi = 0.7978845608028654f, Cubic = 0.044715f;
-
     public static void Apply(FfnActivation activation, Span<float> gate)
     {
         const int Chunk = 1024;
@@ -21,17 +19,7 @@ public static class GatedActivation
             int m = Math.Min(Chunk, gate.Length - i);
             var g = gate.Slice(i, m);
             var a = t[..m];
-            if (activation == FfnActivation.GeluTanh)
-            {
-                TensorPrimitives.Multiply(g, g, a);
-                TensorPrimitives.Multiply(a, Cubic, a);
-                TensorPrimitives.Add(a, 1f, a);
-                TensorPrimitives.Multiply(a, g, a);
-                TensorPrimitives.Multiply(a, SqrtTwoOverPi, a);
-                TensorPrimitives.Tanh(a, a);
-                TensorPrimitives.Add(a, 1f, a);
-                TensorPrimitives.Multiply(a, 0.5f, a);
-            }
+            if (activation == FfnActivation.GeluTanh) GeGlu.HalfOnePlusTanh(g, a);
             else TensorPrimitives.Sigmoid(g, a);
             TensorPrimitives.Multiply(g, a, g);
         }

@@ -73,6 +73,22 @@ public class OperatorSeamTests
         Assert.Equal(2 * m.Config.LayerCount * (1 + 5), seen.Calls);
     }
 
+    [Fact]
+    public void HookedGeGluSitesChangeNoBit()
+    {
+        // Gemma's GeGLU split into act(gate) and the product (a random F32 Gemma 2, tests/fixtures/gemma2-mini).
+        using var m = SieveModel.Load(Path.Combine(Fixtures.Dir, "gemma2-mini", "gemma2-mini.gguf"));
+        Assert.Equal(FfnActivation.GeluTanh, m.Transformer.Blocks[0].Activation);   // the premise
+        var runner = m.CreateRunner();
+        int[] prompt = [.. Enumerable.Range(2, 12)];
+        var cache = runner.CreateDenseCache(32);
+        var dense = runner.PrefillAllLogits(prompt, 0, cache).ToArray();
+        var seen = new SiteCounter(ActivationSite.GateAct);
+        var hooked = runner.PrefillAllLogits(prompt, 0, runner.CreateDenseCache(32), ForwardOptions.WithHooks(seen)).ToArray();
+        Assert.Equal(dense, hooked);
+        Assert.Equal(m.Config.LayerCount, seen.Calls);
+    }
+
     sealed class SiteCounter(params ActivationSite[] sites) : IForwardHook
     {
         public int Calls;
