@@ -84,8 +84,13 @@ public class SparsityCliTests
         Assert.True(bench.ExitCode == 0, bench.Stderr);
         Assert.Contains("calibration took", bench.Stderr);
         var rows = JsonDocument.Parse(bench.Stdout).RootElement.EnumerateArray().ToList();
-        Assert.Equal(5, rows.Count);   // dense, then cats and teal at 40% and 70%
-        Assert.Equal("none", rows[0].GetProperty("sparsity_method").GetString());
+        Assert.Equal(8, rows.Count);   // cats and teal at 40% and 70%, each paired with a dense row run beside it
+        for (int i = 0; i < rows.Count; i += 2)
+        {
+            Assert.Equal("none", rows[i].GetProperty("sparsity_method").GetString());
+            double ratio = rows[i + 1].GetProperty("avg_ts").GetDouble() / rows[i].GetProperty("avg_ts").GetDouble();
+            Assert.Equal(ratio, rows[i + 1].GetProperty("speedup_vs_dense").GetDouble(), 9);   // against its own pair
+        }
         var teal = rows.Single(x => x.GetProperty("sparsity_method").GetString() == "teal" && x.GetProperty("sparsity_target").GetSingle() == 0.7f);
         Assert.True(teal.TryGetProperty("sparsity_calibration_s", out _));
         Assert.Equal(["qkv_input", "o_input", "ffn_input", "down_input"], teal.GetProperty("sparsity_measured").EnumerateObject().Select(p => p.Name));
