@@ -18,35 +18,43 @@ sealed class SparsityArgs
         Description = "Activation sparsity: run the masked activations through the dense matmul instead of the sparse kernels (an ablation: same zeros, no skipped weight reads)",
     };
 
+    public readonly Option<bool> InputMajorOnly = new("--sparsity-input-major-only")
+    {
+        Description = "Activation sparsity: prefill through the input-major weight copies too, so the row-major weights that have one are never read (memory-mapped, they then cost no resident memory; prefill is slower)",
+    };
+
     public readonly Option<bool> Verbose = new("--sparsity-verbose") { Description = "Activation sparsity: print the measured sparsity of every layer, not only the mean over layers" };
 
-    public IEnumerable<Option> All => [File, DenseKernels, Verbose];
+    public IEnumerable<Option> All => [File, DenseKernels, InputMajorOnly, Verbose];
 
     /// <summary>The operator set of the thresholds file, checked against <paramref name="model"/>; null when no file was given.</summary>
     public ActivationSparsity? Read(ParseResult r, Transformer model, string? modelName)
     {
         string? path = r.GetValue(File);
-        bool dense = r.GetValue(DenseKernels);
+        bool dense = r.GetValue(DenseKernels), imOnly = r.GetValue(InputMajorOnly);
+        if (dense && imOnly) throw new ArgumentException("--sparsity-input-major-only: the input-major copies exist only with the sparse kernels (drop --sparsity-dense-kernels)");
         if (path == null)
         {
             if (dense) throw new ArgumentException("--sparsity-dense-kernels: give --sparsity-file too");
+            if (imOnly) throw new ArgumentException("--sparsity-input-major-only: give --sparsity-file too");
             if (r.GetValue(Verbose)) throw new ArgumentException("--sparsity-verbose: give --sparsity-file too");
             return null;
         }
         var thresholds = ActivationThresholdsFile.Load(path);
-        return Apply(model, thresholds, path, modelName, dense);
+        return Apply(model, thresholds, path, modelName, dense, imOnly);
     }
 
     /// <summary>An operator set for <paramref name="thresholds"/>, with its shape checked and a note on stderr.</summary>
-    public static ActivationSparsity Apply(Transformer model, ActivationThresholds thresholds, string source, string? modelName, bool denseKernels)
+    public static ActivationSparsity Apply(Transformer model, ActivationThresholds thresholds, string source, string? modelName, bool denseKernels, bool inputMajorOnly = false)
     {
         try { thresholds.Validate(model.Config); }
         catch (InvalidDataException e) { throw new InvalidDataException($"--sparsity-file {source}: {e.Message}"); }
         if (thresholds.Model != null && modelName != null && thresholds.Model != modelName)
             Console.Error.WriteLine($"notice: {source} was calibrated on {thresholds.Model}; using it on {modelName} (same shape)");
-        var set = new ActivationSparsity(model, thresholds, sparseKernels: !denseKernels);
+        var set = new ActivationSparsity(model, thresholds, sparseKernels: !denseKernels, inputMajorOnly: inputMajorOnly);
         Console.Error.WriteLine($"sieve: activation sparsity {Describe(thresholds)}" + (denseKernels ? "; dense kernels on the masked activations (ablation)"
-            : set.InputMajorBytes > 0 ? $"; sparse kernels, input-major weight copies {set.InputMajorBytes / 1048576.0:F1} MiB" : ""));
+            : set.InputMajorBytes > 0 ? $"; sparse kernels, input-major weight copies {set.InputMajorBytes / 1048576.0:F1} MiB" : "")
+            + (inputMajorOnly ? $"; prefill through them too: {set.RowMajorBytesUnread / 1048576.0:F1} MiB of row-major weights never read" : ""));
         return set;
     }
 

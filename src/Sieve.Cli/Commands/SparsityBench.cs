@@ -30,13 +30,15 @@ sealed class SparsityBench
     {
         calibrationSeconds = null;
         string? methodText = r.GetValue(Method), targetText = r.GetValue(Targets), file = r.GetValue(Args.File);
-        bool dense = r.GetValue(Args.DenseKernels);
+        bool dense = r.GetValue(Args.DenseKernels), imOnly = r.GetValue(Args.InputMajorOnly);
+        if (dense && imOnly) throw new ArgumentException("--sparsity-input-major-only: the input-major copies exist only with the sparse kernels (drop --sparsity-dense-kernels)");
         if (file != null && methodText != null) throw new ArgumentException("give --sparsity-file or --sparsity-method, not both");
         if (targetText != null && methodText == null) throw new ArgumentException("--sparsity: give --sparsity-method too (or a thresholds file with --sparsity-file)");
-        if (file != null) return [SparsityArgs.Apply(tf.Model, ActivationThresholdsFile.Load(file), file, modelName, dense)];
+        if (file != null) return [SparsityArgs.Apply(tf.Model, ActivationThresholdsFile.Load(file), file, modelName, dense, imOnly)];
         if (methodText == null)
         {
             if (dense) throw new ArgumentException("--sparsity-dense-kernels: give --sparsity-file or --sparsity-method too");
+            if (imOnly) throw new ArgumentException("--sparsity-input-major-only: give --sparsity-file or --sparsity-method too");
             if (r.GetValue(Args.Verbose)) throw new ArgumentException("--sparsity-verbose: give --sparsity-file or --sparsity-method too");
             return [];
         }
@@ -52,7 +54,7 @@ sealed class SparsityBench
         var sets = new List<ActivationSparsity>();
         for (int t = 0; t < targets.Length; t++)
             foreach (var m in methods)
-                sets.Add(SparsityArgs.Apply(tf.Model, stats.Thresholds(m, t, modelName), $"calibration on {docs.Source}", modelName, dense));
+                sets.Add(SparsityArgs.Apply(tf.Model, stats.Thresholds(m, t, modelName), $"calibration on {docs.Source}", modelName, dense, imOnly));
         return sets;
     }
 

@@ -23,18 +23,32 @@ public sealed class ActivationSparsity : IOperatorSet
     /// <summary>Memory of the input-major copies this set reads (shared with any other set of the same model).</summary>
     public long InputMajorBytes { get; }
 
-    public ActivationSparsity(Transformer model, ActivationThresholds thresholds, SparsityStats? stats = null, bool sparseKernels = true)
+    /// <summary>
+    /// Whether several rows (prefill, batched steps) also go through the input-major copies, one sparse product a row,
+    /// so the row-major weights that have a copy are never read: the "drop the row-major copy" option. Prefill gets
+    /// slower (no weight reuse across rows); memory-mapped weights that nothing reads cost no resident memory.
+    /// </summary>
+    public bool InputMajorOnly { get; }
+
+    /// <summary>With <see cref="InputMajorOnly"/>: the row-major weight bytes this set never reads.</summary>
+    public long RowMajorBytesUnread { get; }
+
+    public ActivationSparsity(Transformer model, ActivationThresholds thresholds, SparsityStats? stats = null, bool sparseKernels = true, bool inputMajorOnly = false)
     {
+        if (inputMajorOnly && !sparseKernels) throw new ArgumentException("the input-major copies only exist with the sparse kernels");
+        InputMajorOnly = inputMajorOnly;
         thresholds.Validate(model.Config);
         Thresholds = thresholds;
         Stats = stats ?? new SparsityStats(model.Config.LayerCount);
         SparseKernels = sparseKernels;
         var copies = new HashSet<InputMajorWeight>(ReferenceEqualityComparer.Instance);
+        var replaced = new HashSet<Tensors.WeightTensor>(ReferenceEqualityComparer.Instance);
         InputMajorWeight? Copy(Tensors.WeightTensor w)
         {
             if (!sparseKernels) return null;
             var im = model.InputMajor(w);
             copies.Add(im);
+            replaced.Add(w);
             return im;
         }
         _layers = new LayerOperators[model.Config.LayerCount];
@@ -47,27 +61,28 @@ public sealed class ActivationSparsity : IOperatorSet
             if (t.QkvInput > 0)
             {
                 // TEAL: q, k and v read one thresholded input; it is counted once, at q.
-                q = new ThresholdedLinear(lw.Wq, Copy(lw.Wq), t.QkvInput, l, SparseSite.QkvInput, countSite: true, Stats);
-                k = new ThresholdedLinear(lw.Wk, Copy(lw.Wk), t.QkvInput, l, SparseSite.QkvInput, countSite: false, Stats);
-                v = new ThresholdedLinear(lw.Wv, Copy(lw.Wv), t.QkvInput, l, SparseSite.QkvInput, countSite: false, Stats);
+                q = new ThresholdedLinear(lw.Wq, Copy(lw.Wq), t.QkvInput, l, SparseSite.QkvInput, countSite: true, Stats, inputMajorOnly);
+                k = new ThresholdedLinear(lw.Wk, Copy(lw.Wk), t.QkvInput, l, SparseSite.QkvInput, countSite: false, Stats, inputMajorOnly);
+                v = new ThresholdedLinear(lw.Wv, Copy(lw.Wv), t.QkvInput, l, SparseSite.QkvInput, countSite: false, Stats, inputMajorOnly);
             }
             else
             {
                 // CHESS+: only q_proj's input; k_proj and v_proj stay dense because their errors are cached.
-                q = t.QInput > 0 ? new ThresholdedLinear(lw.Wq, Copy(lw.Wq), t.QInput, l, SparseSite.QInput, countSite: true, Stats) : Dense(lw.Wq);
+                q = t.QInput > 0 ? new ThresholdedLinear(lw.Wq, Copy(lw.Wq), t.QInput, l, SparseSite.QInput, countSite: true, Stats, inputMajorOnly) : Dense(lw.Wq);
                 k = Dense(lw.Wk);
                 v = Dense(lw.Wv);
             }
-            o = t.OInput > 0 ? new ThresholdedLinear(lw.Wo, Copy(lw.Wo), t.OInput, l, SparseSite.OInput, countSite: true, Stats) : Dense(lw.Wo);
-            var ffn = new SparseFeedForward(model, l, t, Stats, sparseKernels);
+            o = t.OInput > 0 ? new ThresholdedLinear(lw.Wo, Copy(lw.Wo), t.OInput, l, SparseSite.OInput, countSite: true, Stats, inputMajorOnly) : Dense(lw.Wo);
+            var ffn = new SparseFeedForward(model, l, t, Stats, sparseKernels, inputMajorOnly);
             if (sparseKernels)
             {
-                if (t.FfnInput > 0) { copies.Add(model.InputMajor(lw.Gate)); copies.Add(model.InputMajor(lw.Up)); }
-                if (t.Active(SparseSite.Gate) || t.DownInput > 0) copies.Add(model.InputMajor(lw.Down));
+                if (t.FfnInput > 0) { Copy(lw.Gate); Copy(lw.Up); }
+                if (t.Active(SparseSite.Gate) || t.DownInput > 0) Copy(lw.Down);
             }
             _layers[l] = new LayerOperators(q, k, v, o, ffn);
         }
         InputMajorBytes = copies.Sum(c => c.ByteLength);
+        RowMajorBytesUnread = inputMajorOnly ? replaced.Sum(w => w.ByteLength) : 0;
     }
 
     public LayerOperators For(int layer) => _layers[layer];

@@ -21,8 +21,11 @@ sealed class SparseFeedForward : IFeedForwardOperator
     readonly SparsityStats _stats;
     readonly InputMajorWeight? _gateT, _upT, _downT;   // input-major copies, null when the sparse kernels are off or unneeded
 
-    public SparseFeedForward(Transformer model, int layer, LayerThresholds t, SparsityStats stats, bool kernels)
+    readonly bool _imOnly;   // several rows through the input-major copies too: the row-major weight is never read
+
+    public SparseFeedForward(Transformer model, int layer, LayerThresholds t, SparsityStats stats, bool kernels, bool inputMajorOnly = false)
     {
+        _imOnly = inputMajorOnly && kernels;
         _w = model.Weights.Layers[layer];
         _act = model.Blocks[layer].Activation;
         _t = t; _layer = layer; _stats = stats;
@@ -51,6 +54,7 @@ sealed class SparseFeedForward : IFeedForwardOperator
         var act = ctx.Hidden(n);
         var h = ctx.Hidden2(n);
         if (one && _gateT != null) { ctx.SparseInput.Apply(_gateT, input, act); bytes += ctx.SparseInput.LastBytesRead; }
+        else if (_imOnly && _gateT != null) ctx.SparseInput.ApplyRows(_gateT, input, n, act);
         else { ctx.MatMul.Apply(_w.Gate, input, n, act); bytes += _w.Gate.ByteLength; }
         GatedActivation.Apply(_act, act);
         ctx.Emit(ActivationSite.GateAct, ffn, act);
@@ -71,6 +75,7 @@ sealed class SparseFeedForward : IFeedForwardOperator
         else
         {
             if (one && _upT != null) { ctx.SparseInput.Apply(_upT, input, h); bytes += ctx.SparseInput.LastBytesRead; }
+            else if (_imOnly && _upT != null) ctx.SparseInput.ApplyRows(_upT, input, n, h);
             else { ctx.MatMul.Apply(_w.Up, input, n, h); bytes += _w.Up.ByteLength; }
             ctx.Emit(ActivationSite.Up, ffn, h);
             TensorPrimitives.Multiply(act, h, h);
@@ -82,6 +87,7 @@ sealed class SparseFeedForward : IFeedForwardOperator
             _stats.Add(_layer, SparseSite.DownInput, ThresholdMask.Apply(h, _t.DownInput, h), (long)n * ffn);
 
         if (one && _downT != null) { ctx.SparseInput.Apply(_downT, h, output); bytes += ctx.SparseInput.LastBytesRead; }
+        else if (_imOnly && _downT != null) ctx.SparseInput.ApplyRows(_downT, h, n, output);
         else { ctx.MatMul.Apply(_w.Down, h, n, output); bytes += _w.Down.ByteLength; }
         if (one) _stats.AddDecodeBytes(bytes);
     }

@@ -10,7 +10,10 @@ namespace Sieve.Sparsity;
 /// row (decode) then reads only the input-major weight rows of the surviving inputs; several rows (prefill, a
 /// batched step) run the dense matmul on the masked copy, since their union of surviving inputs is nearly dense.
 /// </summary>
-sealed class ThresholdedLinear(WeightTensor weight, InputMajorWeight? inputMajor, float threshold, int layer, SparseSite site, bool countSite, SparsityStats stats) : ILinearOperator
+/// With <c>inputMajorOnly</c> several rows go through the input-major copy too, one sparse product a row, so the
+/// row-major weight is never read (a user who keeps only one copy resident).
+sealed class ThresholdedLinear(WeightTensor weight, InputMajorWeight? inputMajor, float threshold, int layer, SparseSite site, bool countSite, SparsityStats stats,
+    bool inputMajorOnly = false) : ILinearOperator
 {
     public void Apply(OperatorContext ctx, ReadOnlySpan<float> x, int n, Span<float> y)
     {
@@ -23,6 +26,7 @@ sealed class ThresholdedLinear(WeightTensor weight, InputMajorWeight? inputMajor
             ctx.SparseInput.Apply(inputMajor, masked, y);
             stats.AddDecodeBytes(ctx.SparseInput.LastBytesRead);
         }
+        else if (inputMajorOnly && inputMajor != null) ctx.SparseInput.ApplyRows(inputMajor, masked, n, y);
         else
         {
             ctx.MatMul.Apply(weight, masked, n, y);

@@ -162,6 +162,28 @@ public class OperatorSeamTests
     }
 
     [Fact]
+    public void InputMajorOnlyRunsPrefillWithoutTheRowMajorWeights()
+    {
+        using var m = SieveModel.Load(Fixtures.Stories260KGguf);
+        var runner = m.CreateRunner();
+        var c = m.Config;
+        var t = Uniform(c, SparsityMethod.Teal, new LayerThresholds { QkvInput = 0.5f, OInput = 0.05f, FfnInput = 0.5f, DownInput = 0.02f });
+        var usual = new ActivationSparsity(m.Transformer, t);
+        var only = new ActivationSparsity(m.Transformer, t, inputMajorOnly: true);
+        // TEAL has a copy of every projection, so none of the seven row-major matrices is read.
+        long all = m.Transformer.Weights.Layers.Sum(l => l.Wq.ByteLength + l.Wk.ByteLength + l.Wv.ByteLength + l.Wo.ByteLength
+            + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength);
+        Assert.Equal(all, only.RowMajorBytesUnread);
+        Assert.Equal(0, usual.RowMajorBytesUnread);
+        // Same masks; prefill's products differ only in summation order (F32 weights).
+        var a = Trace(runner, usual.Apply());
+        var b = Trace(runner, only.Apply());
+        for (int i = 0; i < a.Count; i++)
+            for (int j = 0; j < a[i].Length; j++) Assert.Equal(a[i][j], b[i][j], 1e-3f);
+        Assert.Throws<ArgumentException>(() => new ActivationSparsity(m.Transformer, t, sparseKernels: false, inputMajorOnly: true));
+    }
+
+    [Fact]
     public void ABatchMixingSetsGivesEachSequenceItsOwnResult()
     {
         using var m = SieveModel.Load(Fixtures.Stories260KGguf);
