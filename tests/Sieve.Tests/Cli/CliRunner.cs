@@ -7,6 +7,15 @@ public static class CliRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
+    /// <summary>A refusal as every command must give it: exit code 1 and one line on stderr, containing <paramref name="expected"/>.</summary>
+    public static void AssertRefused(Result r, string expected)
+    {
+        Assert.Equal(1, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got: {r.Stderr}");
+        Assert.Contains(expected, lines[0]);
+    }
+
     public static Result Run(IEnumerable<string> args, IDictionary<string, string>? env = null, string? stdin = null, int timeoutMs = 120_000)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Sieve.Cli.dll");

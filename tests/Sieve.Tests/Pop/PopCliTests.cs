@@ -17,14 +17,6 @@ public class PopCliTests
         return path;
     }
 
-    static void AssertRefused(CliRunner.Result r, string expected)
-    {
-        Assert.Equal(1, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got: {r.Stderr}");
-        Assert.Contains(expected, lines[0]);
-    }
-
     [Fact]
     public void BadPlansAreRefusedWithOneLineOnEveryCommand()
     {
@@ -37,22 +29,22 @@ public class PopCliTests
             string otherModel = File(dir, "other.json", "{\"format\": \"sieve-pop-plan\", \"version\": 1, \"layer_count\": 32, \"prefill_kv_only\": [20]}");
             string badImportance = File(dir, "imp.json", "{\"layers\": [{\"layer\": 0, \"decode\": 1}]}");
             string[] run = ["run", "-m", Model, "-p", "Once", "-n", "4"];
-            AssertRefused(CliRunner.Run([.. run, "--pop", "5"]), "--pop 5: the model has 5 layers");
-            AssertRefused(CliRunner.Run([.. run, "--pop-layers", "3-9"]), "layer 9 is outside the model's layers 0..4");
-            AssertRefused(CliRunner.Run([.. run, "--pop-layers", "x"]), "'x' is not a layer number");
-            AssertRefused(CliRunner.Run([.. run, "--pop-plan", empty]), "the file is empty");
-            AssertRefused(CliRunner.Run([.. run, "--pop-plan", broken]), "not valid JSON");
-            AssertRefused(CliRunner.Run([.. run, "--pop-plan", outside]), "layer 7 is outside the model's layers 0..4");
-            AssertRefused(CliRunner.Run([.. run, "--pop-plan", otherModel]), "made for a model of 32 layers; this model has 5");
-            AssertRefused(CliRunner.Run([.. run, "--pop", "2", "--pop-importance", badImportance]), "has no \"prefill\" importance");
-            AssertRefused(CliRunner.Run([.. run, "--pop", "2", "--pop-layers", "3"]), "at most one of --pop, --pop-layers and --pop-plan");
-            AssertRefused(CliRunner.Run([.. run, "--pop", "2", "--pop-boundary", "half"]), "--pop-boundary: 'half' is not full or none");
-            AssertRefused(CliRunner.Run(["perplexity", "-m", Model, "-f", Text, "--pop-plan", outside]), "layer 7 is outside");
-            AssertRefused(CliRunner.Run(["eval", "mcq", "-m", Model, "--task", Task, "--pop", "9"]), "--pop 9: the model has 5 layers");
-            AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--pop-plan", empty]), "the file is empty");
-            AssertRefused(CliRunner.Run(["eval", "longctx", "-m", Model, "--tasks", "passkey", "-n", "1", "-c", "200", "--pop-layers", "5"]), "layer 5 is outside");
-            AssertRefused(CliRunner.Run(["chat", "-m", Model, "--pop", "5"], stdin: "hi\n"), "--pop 5");
-            AssertRefused(CliRunner.Run(["pop", "plan", "-m", Model, "-o", Path.Combine(dir, "p.json"), "--pop", "5"]), "--pop 5");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop", "5"]), "--pop 5: the model has 5 layers");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop-layers", "3-9"]), "layer 9 is outside the model's layers 0..4");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop-layers", "x"]), "'x' is not a layer number");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop-plan", empty]), "the file is empty");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop-plan", broken]), "not valid JSON");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop-plan", outside]), "layer 7 is outside the model's layers 0..4");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop-plan", otherModel]), "made for a model of 32 layers; this model has 5");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop", "2", "--pop-importance", badImportance]), "has no \"prefill\" importance");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop", "2", "--pop-layers", "3"]), "at most one of --pop, --pop-layers and --pop-plan");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--pop", "2", "--pop-boundary", "half"]), "--pop-boundary: 'half' is not full or none");
+            CliRunner.AssertRefused(CliRunner.Run(["perplexity", "-m", Model, "-f", Text, "--pop-plan", outside]), "layer 7 is outside");
+            CliRunner.AssertRefused(CliRunner.Run(["eval", "mcq", "-m", Model, "--task", Task, "--pop", "9"]), "--pop 9: the model has 5 layers");
+            CliRunner.AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--pop-plan", empty]), "the file is empty");
+            CliRunner.AssertRefused(CliRunner.Run(["eval", "longctx", "-m", Model, "--tasks", "passkey", "-n", "1", "-c", "200", "--pop-layers", "5"]), "layer 5 is outside");
+            CliRunner.AssertRefused(CliRunner.Run(["chat", "-m", Model, "--pop", "5"], stdin: "hi\n"), "--pop 5");
+            CliRunner.AssertRefused(CliRunner.Run(["pop", "plan", "-m", Model, "-o", Path.Combine(dir, "p.json"), "--pop", "5"]), "--pop 5");
         }
         finally { Directory.Delete(dir, true); }
     }

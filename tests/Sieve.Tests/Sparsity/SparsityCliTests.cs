@@ -10,14 +10,6 @@ public class SparsityCliTests
     const string Text = "tests/fixtures/stories260K-sample/story.txt";
     const string Task = "models/stories260K/tasks/story-questions.jsonl";
 
-    static void AssertRefused(CliRunner.Result r, string expected)
-    {
-        Assert.Equal(1, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got: {r.Stderr}");
-        Assert.Contains(expected, lines[0]);
-    }
-
     [Fact]
     public void BadCalibrationOptionsAreRefusedWithOneLine()
     {
@@ -26,13 +18,13 @@ public class SparsityCliTests
         {
             string o = Path.Combine(dir, "t.json");
             string[] cal = ["sparsity", "calibrate", "-m", Model, "-f", Text, "-o", o, "--tokens", "128"];
-            AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "1"]), "--sparsity 1: a sparsity must be in [0, 1)");
-            AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "-0.2"]), "a sparsity must be in [0, 1)");
-            AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "0.5,0.5"]), "2 values for a model of 5 layers");
-            AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "half"]), "'half' is not a number");
-            AssertRefused(CliRunner.Run([.. cal, "--method", "relu"]), "--method relu: not a method");
-            AssertRefused(CliRunner.Run([.. cal, "--method", "teal", "--chess-l2"]), "--chess-l2: only for chess and chess+");
-            AssertRefused(CliRunner.Run(["sparsity", "calibrate", "-m", Model, "-f", Path.Combine(dir, "none.txt"), "-o", o, "--method", "cats"]), "file not found");
+            CliRunner.AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "1"]), "--sparsity 1: a sparsity must be in [0, 1)");
+            CliRunner.AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "-0.2"]), "a sparsity must be in [0, 1)");
+            CliRunner.AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "0.5,0.5"]), "2 values for a model of 5 layers");
+            CliRunner.AssertRefused(CliRunner.Run([.. cal, "--method", "chess", "--sparsity", "half"]), "'half' is not a number");
+            CliRunner.AssertRefused(CliRunner.Run([.. cal, "--method", "relu"]), "--method relu: not a method");
+            CliRunner.AssertRefused(CliRunner.Run([.. cal, "--method", "teal", "--chess-l2"]), "--chess-l2: only for chess and chess+");
+            CliRunner.AssertRefused(CliRunner.Run(["sparsity", "calibrate", "-m", Model, "-f", Path.Combine(dir, "none.txt"), "-o", o, "--method", "cats"]), "file not found");
             Assert.False(File.Exists(o));
         }
         finally { Directory.Delete(dir, true); }
@@ -111,17 +103,17 @@ public class SparsityCliTests
                 TargetSparsity = Enumerable.Repeat(0.5f, 32).ToArray(), Layers = Enumerable.Repeat(new Sieve.Sparsity.LayerThresholds { Gate = 0.1f }, 32).ToArray(),
             });
             string[] run = ["run", "-m", Model, "-p", "Once", "-n", "4"];
-            AssertRefused(CliRunner.Run([.. run, "--sparsity-file", broken]), $"thresholds file {broken}: not valid JSON");
-            AssertRefused(CliRunner.Run([.. run, "--sparsity-file", other]), "the thresholds are for a model of 32 layers, dim 4096");
-            AssertRefused(CliRunner.Run([.. run, "--sparsity-file", Path.Combine(dir, "none.json")]), "none.json: file not found");
-            AssertRefused(CliRunner.Run([.. run, "--sparsity-dense-kernels"]), "--sparsity-dense-kernels: give --sparsity-file too");
-            AssertRefused(CliRunner.Run(["perplexity", "-m", Model, "-f", Text, "--sparsity-file", other]), "a model of 32 layers");
-            AssertRefused(CliRunner.Run(["eval", "mcq", "-m", Model, "--task", Task, "--sparsity-file", broken]), "not valid JSON");
-            AssertRefused(CliRunner.Run(["eval", "longctx", "-m", Model, "--tasks", "passkey", "-n", "1", "-c", "200", "--sparsity-file", other]), "a model of 32 layers");
-            AssertRefused(CliRunner.Run(["chat", "-m", Model, "--sparsity-file", broken], stdin: "hi\n"), "not valid JSON");
-            AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--sparsity-file", other]), "a model of 32 layers");
-            AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--sparsity-method", "chess", "--sparsity", "1.5"]), "--sparsity 1.5: a sparsity must be in [0, 1)");
-            AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--sparsity", "0.5"]), "--sparsity: give --sparsity-method too");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--sparsity-file", broken]), $"thresholds file {broken}: not valid JSON");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--sparsity-file", other]), "the thresholds are for a model of 32 layers, dim 4096");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--sparsity-file", Path.Combine(dir, "none.json")]), "none.json: file not found");
+            CliRunner.AssertRefused(CliRunner.Run([.. run, "--sparsity-dense-kernels"]), "--sparsity-dense-kernels: give --sparsity-file too");
+            CliRunner.AssertRefused(CliRunner.Run(["perplexity", "-m", Model, "-f", Text, "--sparsity-file", other]), "a model of 32 layers");
+            CliRunner.AssertRefused(CliRunner.Run(["eval", "mcq", "-m", Model, "--task", Task, "--sparsity-file", broken]), "not valid JSON");
+            CliRunner.AssertRefused(CliRunner.Run(["eval", "longctx", "-m", Model, "--tasks", "passkey", "-n", "1", "-c", "200", "--sparsity-file", other]), "a model of 32 layers");
+            CliRunner.AssertRefused(CliRunner.Run(["chat", "-m", Model, "--sparsity-file", broken], stdin: "hi\n"), "not valid JSON");
+            CliRunner.AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--sparsity-file", other]), "a model of 32 layers");
+            CliRunner.AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--sparsity-method", "chess", "--sparsity", "1.5"]), "--sparsity 1.5: a sparsity must be in [0, 1)");
+            CliRunner.AssertRefused(CliRunner.Run(["bench", "-m", Model, "-p", "8", "-n", "0", "-r", "1", "--sparsity", "0.5"]), "--sparsity: give --sparsity-method too");
         }
         finally { Directory.Delete(dir, true); }
     }
