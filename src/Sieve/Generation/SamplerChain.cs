@@ -3,8 +3,8 @@ using System.Numerics.Tensors;
 namespace Sieve.Generation;
 
 /// <summary>
-/// llama.cpp's default order: penalties (repetition, then OpenAI's presence and frequency) → top-k → top-p → min-p → temperature → draw. Candidates are
-/// kept sorted once top-k has cut them, so top-p and min-p are a scan.
+/// llama.cpp's default order: penalties (repetition, then OpenAI's presence and frequency) → top-k → top-p → min-p
+/// → temperature → draw. Candidates are kept sorted once top-k has cut them, so top-p and min-p are a scan.
 /// </summary>
 public sealed class SamplerChain(SamplingOptions options) : ISampler
 {
