@@ -9,8 +9,8 @@ public sealed record FailureGroup(string Error, int Count, int FirstIndex);
 /// <summary>Resident memory of the server across the run, in MiB.</summary>
 /// <param name="WarmRequests">Requests finished by the warm-up reading (WarmupFraction of the run).</param>
 /// <param name="ByTenths">The first reading at or after 0 %, 10 %, …, 100 % of the requests finished.</param>
-public sealed record RssSummary(double FirstMiB, double WarmMiB, double WarmSeconds, int WarmRequests,
-    double MaxMiB, double MaxAfterWarmMiB, double LastMiB, double GrowthAfterWarmMiB, double?[] ByTenths);
+public sealed record RssSummary(double FirstMib, double WarmMib, double WarmSeconds, int WarmRequests,
+    double MaxMib, double MaxAfterWarmMib, double LastMib, double GrowthAfterWarmMib, double?[] ByTenths);
 
 /// <summary>The figures a load run reports: counts by outcome, time to first token, aggregate decode rate and the
 /// server's memory over time.</summary>
@@ -57,7 +57,7 @@ public sealed record LoadSummary(
     static RssSummary? SummarizeRss(IReadOnlyList<RssSample> s, LoadOptions o)
     {
         if (s.Count == 0) return null;
-        static double MiB(long kib) => kib / 1024.0;
+        static double Mib(long kib) => kib / 1024.0;
         int warmRequests = (int)Math.Ceiling(o.WarmupFraction * o.Requests);
         int w = 0;
         while (w < s.Count - 1 && s[w].RequestsDone < warmRequests) w++;
@@ -66,11 +66,11 @@ public sealed record LoadSummary(
         {
             int need = (int)Math.Ceiling(k * o.Requests / 10.0);
             foreach (var x in s)
-                if (x.RequestsDone >= need) { tenths[k] = MiB(x.RssKiB); break; }
+                if (x.RequestsDone >= need) { tenths[k] = Mib(x.RssKib); break; }
         }
-        double maxAfter = s.Skip(w).Max(x => MiB(x.RssKiB));
-        return new RssSummary(MiB(s[0].RssKiB), MiB(s[w].RssKiB), s[w].Seconds, s[w].RequestsDone,
-            s.Max(x => MiB(x.RssKiB)), maxAfter, MiB(s[^1].RssKiB), MiB(s[^1].RssKiB) - MiB(s[w].RssKiB), tenths);
+        double maxAfter = s.Skip(w).Max(x => Mib(x.RssKib));
+        return new RssSummary(Mib(s[0].RssKib), Mib(s[w].RssKib), s[w].Seconds, s[w].RequestsDone,
+            s.Max(x => Mib(x.RssKib)), maxAfter, Mib(s[^1].RssKib), Mib(s[^1].RssKib) - Mib(s[w].RssKib), tenths);
     }
 
     public string Format()
@@ -84,8 +84,8 @@ public sealed record LoadSummary(
         b.AppendLine(c, $"  {Tokens} tokens received in {WallSeconds:0.0} s: {DecodeTokensPerSecond:0.0} tok/s aggregate decode");
         if (Rss is { } m)
         {
-            b.AppendLine(c, $"  RSS MiB: first {m.FirstMiB:0.0}, after warm-up {m.WarmMiB:0.0} ({m.WarmRequests} requests done, {m.WarmSeconds:0} s), " +
-                $"max {m.MaxMiB:0.0} (after warm-up {m.MaxAfterWarmMiB:0.0}), last {m.LastMiB:0.0}, growth after warm-up {m.GrowthAfterWarmMiB:+0.0;-0.0;0.0}");
+            b.AppendLine(c, $"  RSS MiB: first {m.FirstMib:0.0}, after warm-up {m.WarmMib:0.0} ({m.WarmRequests} requests done, {m.WarmSeconds:0} s), " +
+                $"max {m.MaxMib:0.0} (after warm-up {m.MaxAfterWarmMib:0.0}), last {m.LastMib:0.0}, growth after warm-up {m.GrowthAfterWarmMib:+0.0;-0.0;0.0}");
             b.Append("  RSS MiB by requests done:");
             for (int k = 0; k <= 10; k++) b.Append(c, $" {k * 10}% {(m.ByTenths[k] is { } v ? v.ToString("0.0", c) : "-")}");
             b.AppendLine();

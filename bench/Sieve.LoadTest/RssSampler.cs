@@ -4,9 +4,9 @@ namespace Sieve.LoadTest;
 
 /// <summary>One reading of the server's resident memory.</summary>
 /// <param name="Seconds">Seconds from the start of the run.</param>
-/// <param name="RssKiB">VmRSS from /proc/PID/status, in KiB.</param>
+/// <param name="RssKib">VmRSS from /proc/PID/status, in KiB.</param>
 /// <param name="RequestsDone">Requests finished (any outcome) when it was read.</param>
-public readonly record struct RssSample(double Seconds, long RssKiB, int RequestsDone);
+public readonly record struct RssSample(double Seconds, long RssKib, int RequestsDone);
 
 /// <summary>Reads a process's resident set size from /proc/PID/status once a second while the run lasts (Linux
 /// only: the servers measured here run on Linux).</summary>
@@ -16,7 +16,7 @@ public sealed class RssSampler(int pid, Stopwatch runClock, Func<int> requestsDo
     public IReadOnlyList<RssSample> Samples { get { lock (_samples) return [.. _samples]; } }
 
     /// <summary>VmRSS of <paramref name="pid"/> in KiB, or null when the process or the line is gone.</summary>
-    public static long? ReadRssKiB(int pid)
+    public static long? ReadRssKib(int pid)
     {
         try
         {
@@ -31,7 +31,7 @@ public sealed class RssSampler(int pid, Stopwatch runClock, Func<int> requestsDo
     /// <summary>Takes one sample now; false when the process can no longer be read.</summary>
     public bool SampleNow()
     {
-        if (ReadRssKiB(pid) is not { } kib) return false;
+        if (ReadRssKib(pid) is not { } kib) return false;
         lock (_samples) _samples.Add(new RssSample(runClock.Elapsed.TotalSeconds, kib, requestsDone()));
         return true;
     }
