@@ -12,9 +12,9 @@ public sealed class RequestRunner(HttpClient http, LoadOptions options, string m
 {
     readonly Uri _address = new(options.Url, options.Endpoint == Endpoint.Chat ? "v1/chat/completions" : "v1/completions");
 
-    /// <summary>A client whose connections are closed, not drained, when a response is disposed early: the
-    /// default drains up to 1 MB for up to 2 s to reuse the connection, and a server whose stream is drained
-    /// never learns that its client left.</summary>
+    /// <summary>A client that never reuses a connection (see RunAsync) and closes it, not drains it, when a
+    /// response is disposed early: the default drains up to 1 MB for up to 2 s to reuse the connection, and a
+    /// server whose stream is drained never learns that its client left.</summary>
     public static HttpClient CreateClient(LoadOptions o)
     {
         var handler = new SocketsHttpHandler
@@ -23,7 +23,8 @@ public sealed class RequestRunner(HttpClient http, LoadOptions options, string m
             MaxResponseDrainSize = 0,
             ResponseDrainTimeout = TimeSpan.Zero,
             ConnectTimeout = TimeSpan.FromSeconds(30),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            // Zero: a connection is never reused (see the Connection: close remark in RunAsync).
+            PooledConnectionLifetime = TimeSpan.Zero,
         };
         var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         if (o.ApiKey is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", o.ApiKey);
@@ -100,8 +101,10 @@ public sealed class RequestRunner(HttpClient http, LoadOptions options, string m
             request.Headers.Accept.ParseAdd("text/event-stream");
             // A fresh connection per request: llama-server b4748 closes the connection after every streamed
             // response (its chunk provider returns false after sink.done(), and httplib then drops the socket
-            // without a "Connection: close" header), so a pooled connection races that close; in a trial 1 of 40
-            // requests failed "The response ended prematurely" on send. Loopback connects cost microseconds.
+            // without a "Connection: close" header), so a reused connection races that close; in a trial 1 of 40
+            // requests failed "The response ended prematurely" on send. HttpClient reuses connections even when
+            // the request says "Connection: close", hence also PooledConnectionLifetime = 0 in CreateClient.
+            // Loopback connects cost microseconds.
             request.Headers.ConnectionClose = true;
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             status = (int)response.StatusCode;
