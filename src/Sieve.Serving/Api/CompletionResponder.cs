@@ -29,14 +29,14 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
             generations[i] = served.Submit(prompt, fields.Options(prompt.Length, served.Context, forward, cache, i), cancel);
 
         var events = Channel.CreateUnbounded<Event>(new UnboundedChannelOptions { SingleReader = true });
-        var pumps = generations.Select((g, i) => Pump(g, i, events.Writer, cancel)).ToArray();
+        var pumps = generations.Select((g, i) => Pump(g, i, events.Writer, served.Metrics, cancel)).ToArray();
         _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 
         if (fields.Stream) await Stream(events.Reader, cancel);
         else await Whole(events.Reader, cancel);
     }
 
-    static async Task Pump(ScheduledGeneration g, int choice, ChannelWriter<Event> output, CancellationToken cancel)
+    static async Task Pump(ScheduledGeneration g, int choice, ChannelWriter<Event> output, ServerMetrics metrics, CancellationToken cancel)
     {
         try
         {
@@ -46,6 +46,8 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
         }
         catch (Exception e)
         {
+            // Counted here, where every cancel passes, not where the reply is written: a client that left cannot be written to.
+            if (e is OperationCanceledException) metrics.Cancelled();
             output.TryWrite(new Event(choice, null, null, e));
         }
     }
@@ -98,7 +100,7 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
     /// <summary>A generation that failed on the server's side (not a cancel): 500 before the stream starts, an error event after.</summary>
     void Failed(Exception e)
     {
-        if (e is OperationCanceledException) { served.Metrics.Cancelled(); _failed = true; return; }
+        if (e is OperationCanceledException) { _failed = true; return; }
         _failed = true;
         throw new ApiException(500, $"generation failed: {e.Message}", "server_error");
     }
@@ -118,7 +120,7 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
         {
             await foreach (var e in events.ReadAllAsync(CancellationToken.None))
             {
-                if (e.Error is OperationCanceledException) { served.Metrics.Cancelled(); _failed = true; continue; }
+                if (e.Error is OperationCanceledException) { _failed = true; continue; }
                 if (e.Error != null)
                 {
                     _failed = true;
