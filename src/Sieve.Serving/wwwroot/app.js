@@ -1,6 +1,6 @@
 // Sieve chat page: talks to the server it was served from through the OpenAI-style API
 // (POST /v1/chat/completions with stream: true) and Sieve's own GET /sieve/methods.
-// No framework and no build step. Model text only ever reaches the page through textContent, never innerHTML.
+// No framework and no build step. Model text only ever reaches the page through textContent, never as markup.
 'use strict';
 
 (() => {
