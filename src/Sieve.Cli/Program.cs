@@ -20,6 +20,7 @@ var root = new Command("sieve", "Sieve: run, study and speed up Llama-family mod
     PerplexityCommand.Create(),
     PopCommand.Create(),
     SparsityCommand.Create(),
+    ServeCommand.Create(),
 };
 OptionRange.ApplyDefaults(root);
 return ParseErrors.Invoke(root, args);

@@ -23,9 +23,10 @@ public sealed class Scheduler : IDisposable
     readonly Lock _lock = new();
     readonly Queue<Request> _waiting = new();      // under _lock
     readonly List<Request> _running = [];          // scheduler thread only
+    readonly List<Kept> _kept = [];                // scheduler thread only: the prompt cache, oldest use first
     readonly SemaphoreSlim _wake = new(0);
     volatile bool _disposed;
-    long _reserved, _steps, _prefilled, _decoded, _shared;
+    long _reserved, _keptNeed, _steps, _prefilled, _decoded, _shared, _reused;
 
     public Scheduler(SieveModel model, SchedulerOptions options)
     {
@@ -45,20 +46,22 @@ public sealed class Scheduler : IDisposable
         {
             lock (_lock)
                 return new SchedulerStats(_waiting.Count, _runningCount, _kvBytes,
-                    Interlocked.Read(ref _reserved), Interlocked.Read(ref _steps), Interlocked.Read(ref _prefilled), Interlocked.Read(ref _decoded), Interlocked.Read(ref _shared));
+                    Interlocked.Read(ref _reserved), Interlocked.Read(ref _steps), Interlocked.Read(ref _prefilled), Interlocked.Read(ref _decoded), Interlocked.Read(ref _shared),
+                    _keptCount, _keptBytes, Interlocked.Read(ref _reused));
         }
     }
 
     // Published by the scheduler thread (under _lock) whenever the batch changes: the running count and the bytes
     // their caches report, read on that thread so no cache is asked while it is being written.
-    int _runningCount;
-    long _kvBytes;
+    int _runningCount, _keptCount;
+    long _kvBytes, _keptBytes;
 
     void Publish()
     {
-        long bytes = 0;
+        long bytes = 0, kept = 0;
         foreach (var r in _running) bytes += r.Running.Cache.Memory.Bytes;
-        lock (_lock) { _runningCount = _running.Count; _kvBytes = bytes; }
+        foreach (var k in _kept) kept += k.Sequence.Cache.Memory.Bytes;
+        lock (_lock) { _runningCount = _running.Count; _kvBytes = bytes; _keptCount = _kept.Count; _keptBytes = kept; }
     }
 
     /// <summary>Generates from <paramref name="prompt"/> in a fresh sequence (cache of <see cref="GenerationOptions.Cache"/> or the scheduler's default).</summary>
@@ -80,7 +83,8 @@ public sealed class Scheduler : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int context = GenerationState.ContextFor(options, _model.Config, sequence);
         GenerationState.CheckPrompt(prompt, context);
-        int capacity = sequence?.Cache.Capacity ?? GenerationState.FreshCapacity(prompt, options, context);
+        int fresh = GenerationState.FreshCapacity(prompt, options, context);
+        int capacity = sequence?.Cache.Capacity ?? (_options.SequenceCapacity > 0 ? Math.Max(fresh, Math.Min(_options.SequenceCapacity, context)) : fresh);
         // The worst case of a dense F32 cache of this capacity: full arrays for global layers, and for sliding ones a ring
         // of W − 1 + the largest chunk a step gives one sequence (MaxTokensPerStep), so windowed models reserve less.
         long need = DenseKvCache.MaxBytes(KvCacheShape.Of(_model.Config, capacity), _options.MaxTokensPerStep);
@@ -212,8 +216,13 @@ public sealed class Scheduler : IDisposable
                 // Cancelled while waiting: end them here, they never cost a cache.
                 while (_waiting.TryPeek(out var w) && w.Cancelled) Finish(_waiting.Dequeue(), new OperationCanceledException(w.Cancel));
                 if (!_waiting.TryPeek(out r!) || _running.Count >= _options.MaxSequences) return;
-                // The head waits for memory rather than letting later, smaller requests overtake it forever.
-                if (_options.KvBudgetBytes > 0 && _reserved + r.Need > _options.KvBudgetBytes) return;
+                // Kept prompt caches give way to a request that needs their memory, oldest first. The head waits for
+                // memory rather than letting later, smaller requests overtake it forever.
+                if (_options.KvBudgetBytes > 0)
+                {
+                    while (_kept.Count > 0 && _reserved + _keptNeed + r.Need > _options.KvBudgetBytes) Evict(0);
+                    if (_reserved + _keptNeed + r.Need > _options.KvBudgetBytes) return;
+                }
                 _waiting.Dequeue();
             }
             try
@@ -235,30 +244,81 @@ public sealed class Scheduler : IDisposable
     {
         if (r.Sequence == null)
         {
-            var spec = r.Options.Cache ?? _options.Cache;
-            r.Sequence = new Sequence(_runner.CreateCache(spec, r.Capacity), r.Options.Forward);
-            if (_options.SharePrefixes) SharePrefix(r);
+            r.Spec = r.Options.Cache ?? _options.Cache;
+            r.Sequence = TakeKept(r);
+            if (r.Sequence == null)
+            {
+                r.Sequence = new Sequence(_runner.CreateCache(r.Spec, r.Capacity), r.Options.Forward);
+                if (_options.SharePrefixes) SharePrefix(r);
+            }
         }
         r.Cached = r.Sequence.ReusePrefix(r.Prompt);
+        Interlocked.Add(ref _reused, r.Cached);
         r.Prefilled = r.Cached;
         r.PrefillEnd = r.Cached + r.Sequence.Options.PrefillRows(r.Prompt.Length - r.Cached);
         if (r.PrefillEnd == r.Prefilled && r.PrefillEnd < r.Prompt.Length) r.Pending = r.Prompt[r.PrefillEnd];   // only the boundary row is left
         r.Clock.Restart();
     }
 
-    /// <summary>Copies the longest prompt prefix another running sequence already holds (llama.cpp's seq_cp).</summary>
+    /// <summary>Copies the longest prompt prefix a running or kept sequence already holds (llama.cpp's seq_cp).</summary>
     void SharePrefix(Request r)
     {
         Sequence? best = null;
         int bestLength = 0;
-        foreach (var other in _running)
+        foreach (var other in _running.Select(o => o.Running).Concat(_kept.Select(k => k.Sequence)))
         {
-            var held = other.Running.Tokens;
-            int n = 0, limit = Math.Min(held.Count, r.Prompt.Length - 1);
-            while (n < limit && held[n] == r.Prompt[n]) n++;
-            if (n > bestLength) { best = other.Running; bestLength = n; }
+            int n = CommonPrefix(other.Tokens, r.Prompt);
+            if (n > bestLength) { best = other; bestLength = n; }
         }
         if (best != null && r.Sequence!.TryCopyPrefix(best, bestLength)) Interlocked.Add(ref _shared, bestLength);
+    }
+
+    /// <summary>Tokens <paramref name="held"/> shares with the start of <paramref name="prompt"/>, leaving the prompt's last token to run.</summary>
+    static int CommonPrefix(IReadOnlyList<int> held, int[] prompt)
+    {
+        int n = 0, limit = Math.Min(held.Count, prompt.Length - 1);
+        while (n < limit && held[n] == prompt[n]) n++;
+        return n;
+    }
+
+    /// <summary>
+    /// The kept sequence this fresh request can run in: same cache method, same computation (plan, operators, no
+    /// hooks), room for the request. The one sharing the longest prefix; with none sharing any, the least recently
+    /// used once the pool is full (reusing its arrays beats allocating while it sits idle). Null: allocate.
+    /// </summary>
+    Sequence? TakeKept(Request r)
+    {
+        var forward = r.Options.Forward ?? ForwardOptions.Default;
+        int best = -1, bestLength = 0, oldest = -1;
+        for (int i = 0; i < _kept.Count; i++)
+        {
+            var k = _kept[i];
+            if (k.Spec != r.Spec || k.Sequence.Cache.Capacity < r.Capacity || !Sequence.SameComputation(k.Sequence.Options, forward)) continue;
+            if (oldest < 0) oldest = i;
+            int n = CommonPrefix(k.Sequence.Tokens, r.Prompt);
+            if (n > bestLength) { best = i; bestLength = n; }
+        }
+        if (best < 0 && _kept.Count >= _options.PromptCacheSequences) best = oldest;
+        if (best < 0) return null;
+        var taken = _kept[best].Sequence;
+        Evict(best);
+        return taken;
+    }
+
+    /// <summary>Keeps a finished request's sequence for later prompts, dropping the least recently used beyond the limit.</summary>
+    void Keep(Request r)
+    {
+        var seq = r.Sequence!;
+        if (_options.PromptCacheSequences == 0 || seq.Cache is not DenseKvCache || seq.Options.Hooks.Count != 0 || seq.Position == 0) return;
+        _kept.Add(new Kept(seq, r.Spec!, r.Need));
+        _keptNeed += r.Need;
+        while (_kept.Count > _options.PromptCacheSequences) Evict(0);
+    }
+
+    void Evict(int index)
+    {
+        _keptNeed -= _kept[index].Need;
+        _kept.RemoveAt(index);
     }
 
     void Retire(Func<Request, bool> which, Func<Request, Exception?> error)
@@ -281,8 +341,13 @@ public sealed class Scheduler : IDisposable
         r.CancelRegistration.Dispose();
         if (error == null && r.State.Flush() is { } tail) r.Output.Writer.TryWrite(tail);
         var stats = new GenerationStats(r.Prompt.Length, r.PrefillSeconds, r.State.Generated, r.Clock.Elapsed.TotalSeconds, r.State.StopReason, r.Cached);
-        // A scheduler-owned sequence is dropped here, and its cache with it; a caller's sequence stays theirs.
-        if (r.OwnsSequence) r.Sequence = null;
+        // A scheduler-owned sequence is kept for later prompts (a finished one, when the prompt cache is on) or
+        // dropped here, and its cache with it; a caller's sequence stays theirs.
+        if (r.OwnsSequence)
+        {
+            if (error == null && r.Sequence != null) Keep(r);
+            r.Sequence = null;
+        }
         else Volatile.Write(ref r.Sequence!.Busy, 0);
         r.Output.Writer.TryComplete(error);
         if (error == null) r.Done.TrySetResult(stats);
@@ -320,7 +385,12 @@ public sealed class Scheduler : IDisposable
         /// <summary>Where prefill chunks stop: the prompt's length, or one less when its last token runs at decode depth (POP).</summary>
         public int PrefillEnd;
         public double PrefillSeconds;
+        /// <summary>The cache method of a scheduler-owned sequence (what a kept one is matched on).</summary>
+        public KvCacheSpec? Spec;
     }
+
+    /// <summary>A finished request's sequence in the prompt cache, with the KV reservation it stands for.</summary>
+    sealed record Kept(Sequence Sequence, KvCacheSpec Spec, long Need);
 }
 
 /// <summary>A queued request: its token stream and, when it ends, its timings.</summary>
@@ -330,4 +400,8 @@ public sealed record ScheduledGeneration(IAsyncEnumerable<GeneratedToken> Tokens
 /// <param name="KvBytes">Bytes the running sequences' caches hold, from each cache's own accounting.</param>
 /// <param name="ReservedKvBytes">Worst-case KV bytes reserved against the budget.</param>
 /// <param name="SharedPrefixTokens">Prompt positions copied from another running sequence instead of prefilled.</param>
-public sealed record SchedulerStats(int Waiting, int Running, long KvBytes, long ReservedKvBytes, long Steps, long PrefilledTokens, long DecodedTokens, long SharedPrefixTokens);
+/// <param name="KeptSequences">Finished sequences held in the prompt cache.</param>
+/// <param name="KeptKvBytes">Bytes their caches hold.</param>
+/// <param name="ReusedPrefixTokens">Prompt positions a request found already cached in its sequence (its own earlier turns or a kept one) and did not prefill.</param>
+public sealed record SchedulerStats(int Waiting, int Running, long KvBytes, long ReservedKvBytes, long Steps, long PrefilledTokens, long DecodedTokens, long SharedPrefixTokens,
+    int KeptSequences = 0, long KeptKvBytes = 0, long ReusedPrefixTokens = 0);

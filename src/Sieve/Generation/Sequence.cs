@@ -62,13 +62,21 @@ public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
     {
         if (_tokens.Count != 0 || length <= 0 || length > source._tokens.Count) return false;
         if (Cache is not DenseKvCache mine || source.Cache is not DenseKvCache theirs) return false;
-        if (Options.Hooks.Count != 0 || source.Options.Hooks.Count != 0 || !Equals(Options.Plan, source.Options.Plan)
-            || Options.Boundary != source.Options.Boundary) return false;
+        if (!SameComputation(Options, source.Options)) return false;
         if (!mine.CanCopyPrefix(theirs, length)) return false;
         mine.CopyPrefixFrom(theirs, length);
         for (int i = 0; i < length; i++) _tokens.Add(source._tokens[i]);
         return true;
     }
+
+    /// <summary>
+    /// Whether keys and values written under <paramref name="a"/> are what <paramref name="b"/> would write: the same
+    /// layer plan, gates, prompt boundary and operators (activation sparsity changes every activation after the first
+    /// masked layer), and no hooks on either (a hook must see every activation of its sequence).
+    /// </summary>
+    internal static bool SameComputation(ForwardOptions a, ForwardOptions b) =>
+        a.Hooks.Count == 0 && b.Hooks.Count == 0 && Equals(a.Plan, b.Plan) && Equals(a.Gates, b.Gates)
+        && a.Boundary == b.Boundary && ReferenceEquals(a.Operators, b.Operators);
 
     /// <summary>Set while a scheduler or generator runs this sequence: one request at a time.</summary>
     internal int Busy;
