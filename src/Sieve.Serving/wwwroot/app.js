@@ -135,13 +135,14 @@
       opt.textContent = name;
       ui.kv.append(opt);
     }
+    ui.kv.options[0].textContent = typeof m.kv_default === 'string' ? `server default (${m.kv_default})` : 'server default';
     if ([...ui.kv.options].some((o) => o.value === state.savedKv)) ui.kv.value = state.savedKv;
     updateBudgetField();
 
     const pop = m.pop || {};
     if (Number.isInteger(pop.layers)) {
       ui.pop.max = String(pop.layers - 1);
-      ui.popHint.textContent = `(0 = off, of ${pop.layers} layers; server default ${pop.default ?? 0})`;
+      ui.popHint.textContent = `(0 = none, of ${pop.layers} layers; server default ${pop.default ?? 0})`;
     }
 
     const sp = m.sparsity || {};
