@@ -249,11 +249,14 @@
     // Decode speed from the first token to the last (time to first token is prefill and queueing, shown apart).
     if (r.tFirst !== null) {
       const decodeS = (r.tLast - r.tFirst) / 1000;
-      const perS = tokens > 1 && decodeS > 0 ? (tokens - 1) / decodeS : tokens / ((r.tLast - r.tStart) / 1000);
-      if (Number.isFinite(perS)) parts.push(`${perS.toFixed(1)} tokens/s`);
+      // One token gives no decode interval: no rate rather than one that is mostly prefill.
+      if (tokens > 1 && decodeS > 0) parts.push(`${((tokens - 1) / decodeS).toFixed(1)} tokens/s`);
       parts.push(`first token ${Math.round(r.tFirst - r.tStart)} ms`);
     }
-    if (r.usage && Number.isInteger(r.usage.prompt_tokens)) parts.push(`prompt ${r.usage.prompt_tokens} tokens`);
+    if (r.usage && Number.isInteger(r.usage.prompt_tokens)) {
+      const cached = r.usage.prompt_tokens_details && r.usage.prompt_tokens_details.cached_tokens;
+      parts.push(`prompt ${r.usage.prompt_tokens} tokens` + (cached > 0 ? ` (${cached} cached)` : ''));
+    }
     if (r.stopped) parts.push('stopped');
     else if (r.finish) parts.push(`finish: ${r.finish}`);
     return parts.join(' · ');
