@@ -97,7 +97,7 @@ static class Endpoints
         using var doc = await RequestBody.ReadObject(http, served.Options.MaxBodyBytes);
         var f = new JsonFields(doc.RootElement);
         if (f.String("model") is { } model && model != served.Options.ModelId) throw UnknownModel(model);
-        var fields = SamplingFields.Read(f, chat, served.Options);
+        var fields = SamplingFields.Read(f, chat, served.Options, served.Context);
         ResponseFormat.Check(f);
         var (forward, cache) = served.Resolve(SieveExtension.Read(f));
         int[] prompt = chat

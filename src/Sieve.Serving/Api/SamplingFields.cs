@@ -11,9 +11,10 @@ namespace Sieve.Serving.Api;
 /// </summary>
 sealed record SamplingFields(int? MaxTokens, SamplingOptions Sampling, IReadOnlyList<string> Stop, int N, bool Stream, bool IncludeUsage, int TopLogprobs, bool IgnoreEos)
 {
-    public static SamplingFields Read(JsonFields f, bool chat, ServerOptions server)
+    /// <param name="context">Positions a sequence holds: max_tokens beyond it can never be honoured, so it is refused (400), as vLLM and OpenAI do.</param>
+    public static SamplingFields Read(JsonFields f, bool chat, ServerOptions server, int context)
     {
-        int limit = server.MaxTokensLimit > 0 ? server.MaxTokensLimit : int.MaxValue;
+        int limit = server.MaxTokensLimit > 0 ? Math.Min(server.MaxTokensLimit, context) : context;
         int? max = f.Int("max_completion_tokens", 1, limit) ?? f.Int("max_tokens", 1, limit);
         var sampling = new SamplingOptions
         {
@@ -79,6 +80,7 @@ sealed record SamplingFields(int? MaxTokens, SamplingOptions Sampling, IReadOnly
         Sampling = choice == 0 || Sampling.Seed == null ? Sampling : Sampling with { Seed = Sampling.Seed + (ulong)choice },
         StopStrings = Stop,
         StopAtEndOfGeneration = !IgnoreEos,
+        TopLogprobs = TopLogprobs,
         ContextLength = context,
         Forward = forward,
         Cache = cache,

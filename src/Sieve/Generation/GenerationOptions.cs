@@ -15,4 +15,20 @@ public sealed record GenerationOptions
     public Models.ForwardOptions? Forward { get; init; }
     /// <summary>The KV-cache method of a request that runs in a fresh sequence; null: the generator's or scheduler's default.</summary>
     public Cache.KvCacheSpec? Cache { get; init; }
+    /// <summary>
+    /// Log-probabilities on every <see cref="GeneratedToken"/>: −1 off; 0 the chosen token's only; 1 to
+    /// <see cref="MaxTopLogprobs"/> also that many most likely tokens (OpenAI's logprobs + top_logprobs).
+    /// </summary>
+    public int TopLogprobs { get; init; } = -1;
+
+    /// <summary>OpenAI's limit on top_logprobs.</summary>
+    public const int MaxTopLogprobs = 20;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that means nothing (sampling's included).</summary>
+    public void Validate()
+    {
+        Sampling.Validate();
+        if (StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty (it would match before every token)");
+        if (TopLogprobs is < -1 or > MaxTopLogprobs) throw new ArgumentException($"top logprobs {TopLogprobs} must be -1 (off) or from 0 to {MaxTopLogprobs}");
+    }
 }

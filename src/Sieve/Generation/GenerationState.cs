@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text;
 using Sieve.Tokenization;
 
@@ -18,6 +19,7 @@ internal sealed class GenerationState
     readonly StreamingText _text;
     readonly int _capacity, _sampleable;
     readonly float[] _logits;
+    readonly float[]? _exp;   // scratch for log-probabilities; null when they are off
 
     public int Generated { get; private set; }
     public string StopReason { get; private set; } = "length";
@@ -25,8 +27,7 @@ internal sealed class GenerationState
     /// <param name="capacity">Positions the sequence may fill: the step that would write past it ends generation.</param>
     public GenerationState(TextTokenizer tokenizer, IReadOnlyList<int> prompt, GenerationOptions options, int vocab, int capacity)
     {
-        options.Sampling.Validate();
-        if (options.StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty (it would match before every token)");
+        options.Validate();
         _tokenizer = tokenizer; _options = options; _capacity = capacity;
         _sampler = ISampler.Create(options.Sampling);
         _history = new List<int>(prompt);
@@ -37,6 +38,7 @@ internal sealed class GenerationState
         // never be drawn, by greedy or any sampler. Leaving those logits out is masking them to -inf.
         _logits = new float[vocab];
         _sampleable = Math.Min(tokenizer.VocabSize, vocab);
+        if (options.TopLogprobs >= 0) _exp = new float[_sampleable];
     }
 
     /// <summary>Positions a request may use: its context option within the model's, and within its sequence's cache.</summary>
@@ -65,20 +67,56 @@ internal sealed class GenerationState
     {
         if (_options.MaxTokens <= 0) return new Step(null, -1);   // a prefill-only request
         logits.CopyTo(_logits);
-        int token = _sampler.Sample(_logits.AsSpan(0, _sampleable), _history);
+        int token = _sampler.Sample(_logits.AsSpan(0, _sampleable), _history, Generated);
         Generated++;
         _history.Add(token);
         if (_options.StopAtEndOfGeneration && (_tokenizer.EndOfGenerationIds.Contains(token) || token == _tokenizer.EosId))
         {
-            StopReason = "eos";
+            StopReason = "eos";   // the end token is not part of the reply: no text, and no log-probability entry
             return new Step(null, -1);
         }
         var (piece, stopped) = _text.Add(token);
-        GeneratedToken? emit = piece.Length > 0 || !stopped ? new GeneratedToken(token, piece) : null;
+        // Every sampled token of the reply is emitted (its text may be empty while held back), except one that only
+        // completed a stop string; with log-probabilities on, that one too, so each sampled token has its entry.
+        GeneratedToken? emit = piece.Length > 0 || !stopped || _exp != null
+            ? new GeneratedToken(token, piece) { Logprobs = _exp != null ? Logprobs(logits[.._sampleable], token) : null }
+            : null;
         if (stopped) { StopReason = "stop string"; return new Step(emit, -1); }
         if (Generated >= _options.MaxTokens) return new Step(emit, -1);
         if (pos >= _capacity) { StopReason = "context"; return new Step(emit, -1); }
         return new Step(emit, token);
+    }
+
+    /// <summary>
+    /// log_softmax of the model's raw logits (the sampler worked on a copy): before temperature, penalties and
+    /// top-k/top-p, which is what OpenAI's logprobs report and vLLM's default. logZ = max + log Σ exp(x − max): the
+    /// exponentials in float, each ≤ 1, summed in double: a float sum over a 150k vocabulary may be off by up to
+    /// ~5e-4 relative (150k / 16 vector lanes ≈ 9,400 adds × 6e-8), more than the 1e-4 the tests hold logprobs to.
+    /// </summary>
+    TokenLogprobs Logprobs(ReadOnlySpan<float> logits, int chosen)
+    {
+        float max = TensorPrimitives.Max(logits);
+        var e = _exp.AsSpan(0, logits.Length);
+        TensorPrimitives.Subtract(logits, max, e);
+        TensorPrimitives.Exp(e, e);
+        double sum = 0;
+        foreach (float x in e) sum += x;
+        double logZ = max + Math.Log(sum);
+
+        // The n best by insertion into a short sorted list: n ≤ 20, and after the first few hundred logits almost
+        // none beats the last kept, so this is one compare per token.
+        int n = Math.Min(_options.TopLogprobs, logits.Length), kept = 0;
+        var top = new TokenLogprob[n];
+        for (int i = 0; i < logits.Length && n > 0; i++)
+        {
+            if (kept == n && logits[i] <= logits[top[n - 1].Id]) continue;   // ties keep the lower id, already in
+            int at = Math.Min(kept, n - 1);
+            while (at > 0 && logits[i] > logits[top[at - 1].Id]) { top[at] = top[at - 1]; at--; }
+            top[at] = new TokenLogprob(i, 0);
+            if (kept < n) kept++;
+        }
+        for (int i = 0; i < n; i++) top[i] = top[i] with { Logprob = (float)(logits[top[i].Id] - logZ) };
+        return new TokenLogprobs((float)(logits[chosen] - logZ), top);
     }
 
     /// <summary>Text held back at the end (a partial stop string that never completed, or split bytes).</summary>

@@ -10,7 +10,8 @@ public sealed class Llama2cSampler(SamplingOptions options) : ISampler
     readonly XorShiftRandom _rng = new(options.Seed ?? (ulong)Environment.TickCount64);
     (float P, int Index)[] _candidates = [];
 
-    public int Sample(Span<float> logits, IReadOnlyList<int> history)
+    /// <remarks>run.c has no penalties: <see cref="SamplingOptions.Validate"/> refuses presence and frequency penalties here.</remarks>
+    public int Sample(Span<float> logits, IReadOnlyList<int> history, int generated)
     {
         if (options.Temperature == 0) return ArgMax(logits);
         for (int i = 0; i < logits.Length; i++) logits[i] /= options.Temperature;

@@ -3,8 +3,8 @@ using System.Numerics.Tensors;
 namespace Sieve.Generation;
 
 /// <summary>
-/// llama.cpp's default order: repetition penalty → top-k → top-p → min-p → temperature → draw. Candidates are
-/// kept sorted once top-k has cut them, so top-p and min-p are a scan.
+/// llama.cpp's default order: penalties (repetition, then OpenAI's presence and frequency) → top-k → top-p → min-p
+/// → temperature → draw. Candidates are kept sorted once top-k has cut them, so top-p and min-p are a scan.
 /// </summary>
 public sealed class SamplerChain(SamplingOptions options) : ISampler
 {
@@ -12,7 +12,7 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
     int[] _order = [];
     float[] _probs = [];
 
-    public int Sample(Span<float> logits, IReadOnlyList<int> history)
+    public int Sample(Span<float> logits, IReadOnlyList<int> history, int generated)
     {
         var o = options;
         if (o.RepeatPenalty != 1f && history.Count > 0)
@@ -25,6 +25,9 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
                 logits[t] = logits[t] > 0 ? logits[t] / o.RepeatPenalty : logits[t] * o.RepeatPenalty;
             }
         }
+        if ((o.PresencePenalty != 0 || o.FrequencyPenalty != 0) && generated > 0)
+            PresenceAndFrequency(logits, history, Math.Min(generated, history.Count));
+        // Penalties come before this, so they steer greedy decoding too (llama.cpp applies its penalties before greedy).
         if (o.Temperature <= 0) return TensorPrimitives.IndexOfMax(logits);
 
         int n = logits.Length;
@@ -73,6 +76,26 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
         }
         return order[keep - 1];
     }
+
+    /// <summary>
+    /// OpenAI's penalties: logit[t] −= count[t] × frequency + (count[t] &gt; 0) × presence, where count[t] is how often
+    /// the reply holds t. Only the last <paramref name="generated"/> tokens of the history (this request's output)
+    /// count, as in OpenAI's API, which this implements; llama.cpp's penalty_last_n window counts prompt tokens too,
+    /// which would penalise a reply for quoting its question.
+    /// </summary>
+    void PresenceAndFrequency(Span<float> logits, IReadOnlyList<int> history, int generated)
+    {
+        _counts.Clear();
+        for (int i = history.Count - generated; i < history.Count; i++)
+        {
+            int t = history[i];
+            if ((uint)t < (uint)logits.Length) _counts[t] = _counts.GetValueOrDefault(t) + 1;
+        }
+        foreach (var (t, count) in _counts)
+            logits[t] -= count * options.FrequencyPenalty + options.PresencePenalty;
+    }
+
+    readonly Dictionary<int, int> _counts = [];
 
     /// <summary>Moves the k largest logits to the front of <paramref name="order"/>, sorted descending (ties: lower id first).</summary>
     /// <remarks>A k-sized min-heap: O(n log k), no allocation, ~0.3 ms for a 150k vocabulary with k = 40.</remarks>

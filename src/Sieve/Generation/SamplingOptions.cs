@@ -13,6 +13,10 @@ public sealed record SamplingOptions
     /// <summary>Divide positive logits (multiply negative) of recently seen tokens by this; 1 disables.</summary>
     public float RepeatPenalty { get; init; } = 1.0f;
     public int RepeatLastN { get; init; } = 64;
+    /// <summary>OpenAI's presence_penalty: subtract this from the logit of every token the reply already holds; 0 disables, -2 to 2.</summary>
+    public float PresencePenalty { get; init; }
+    /// <summary>OpenAI's frequency_penalty: subtract this × how often the reply already holds a token from its logit; 0 disables, -2 to 2.</summary>
+    public float FrequencyPenalty { get; init; }
     public ulong? Seed { get; init; }
     /// <summary>Reproduce llama2.c's run.c sampler exactly (its RNG, softmax and nucleus rule); uses Temperature and TopP only.</summary>
     public bool Llama2cCompatible { get; init; }
@@ -31,5 +35,10 @@ public sealed record SamplingOptions
         if (!(MinP is >= 0 and <= 1)) throw new ArgumentException($"min-p {MinP} must be from 0 to 1");
         if (!(float.IsFinite(RepeatPenalty) && RepeatPenalty > 0)) throw new ArgumentException($"repeat penalty {RepeatPenalty} must be a finite number above 0 (1 = off)");
         if (RepeatLastN < 0) throw new ArgumentException($"repeat-last-n {RepeatLastN} must be 0 (off) or more");
+        // OpenAI's range: at ±2 a token seen once moves by e² ≈ 7× in odds, already enough to break most loops.
+        if (!(PresencePenalty is >= -2 and <= 2)) throw new ArgumentException($"presence penalty {PresencePenalty} must be from -2 to 2 (0 = off)");
+        if (!(FrequencyPenalty is >= -2 and <= 2)) throw new ArgumentException($"frequency penalty {FrequencyPenalty} must be from -2 to 2 (0 = off)");
+        if (Llama2cCompatible && (PresencePenalty != 0 || FrequencyPenalty != 0))
+            throw new ArgumentException("presence and frequency penalties are not part of llama2.c's sampler: set them to 0 or turn off llama2.c compatibility");
     }
 }

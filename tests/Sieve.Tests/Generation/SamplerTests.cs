@@ -21,15 +21,15 @@ public class SamplerTests
     [Fact]
     public void GreedyPicksTheLargestLogit()
     {
-        Assert.Equal(1, ISampler.Create(SamplingOptions.Greedy).Sample(Logits(), []));
-        Assert.Equal(1, ISampler.Create(SamplingOptions.Greedy with { Llama2cCompatible = true }).Sample(Logits(), []));
+        Assert.Equal(1, ISampler.Create(SamplingOptions.Greedy).Sample(Logits(), [], 0));
+        Assert.Equal(1, ISampler.Create(SamplingOptions.Greedy with { Llama2cCompatible = true }).Sample(Logits(), [], 0));
     }
 
     [Fact]
     public void TopKOfOneIsGreedyWhateverTheTemperature()
     {
         var s = ISampler.Create(new SamplingOptions { Temperature = 5f, TopK = 1, TopP = 1, MinP = 0, Seed = 3 });
-        for (int i = 0; i < 50; i++) Assert.Equal(1, s.Sample(Logits(), []));
+        for (int i = 0; i < 50; i++) Assert.Equal(1, s.Sample(Logits(), [], 0));
     }
 
     [Fact]
@@ -37,8 +37,8 @@ public class SamplerTests
     {
         var o = new SamplingOptions { Temperature = 1.5f, TopK = 0, TopP = 1, MinP = 0, Seed = 123 };
         var a = ISampler.Create(o); var b = ISampler.Create(o);
-        var x = Enumerable.Range(0, 40).Select(_ => a.Sample(Logits(), [])).ToArray();
-        var y = Enumerable.Range(0, 40).Select(_ => b.Sample(Logits(), [])).ToArray();
+        var x = Enumerable.Range(0, 40).Select(_ => a.Sample(Logits(), [], 0)).ToArray();
+        var y = Enumerable.Range(0, 40).Select(_ => b.Sample(Logits(), [], 0)).ToArray();
         Assert.Equal(x, y);
         Assert.True(x.Distinct().Count() > 2, "a hot temperature should visit several tokens");
     }
@@ -48,16 +48,16 @@ public class SamplerTests
     {
         // Probabilities at T=1: token 1 (3.0) and 5 (2.9) and 2 (2.5) hold most of the mass.
         var topP = ISampler.Create(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 0.5f, MinP = 0, Seed = 1 });
-        Assert.All(Enumerable.Range(0, 200).Select(_ => topP.Sample(Logits(), [])), t => Assert.Contains(t, new[] { 1, 5 }));
+        Assert.All(Enumerable.Range(0, 200).Select(_ => topP.Sample(Logits(), [], 0)), t => Assert.Contains(t, new[] { 1, 5 }));
         var minP = ISampler.Create(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 1, MinP = 0.5f, Seed = 1 });
-        Assert.All(Enumerable.Range(0, 200).Select(_ => minP.Sample(Logits(), [])), t => Assert.Contains(t, new[] { 1, 2, 5 }));
+        Assert.All(Enumerable.Range(0, 200).Select(_ => minP.Sample(Logits(), [], 0)), t => Assert.Contains(t, new[] { 1, 2, 5 }));
     }
 
     [Fact]
     public void RepetitionPenaltyMovesGreedyOffARepeatedToken()
     {
         var s = ISampler.Create(new SamplingOptions { Temperature = 0, RepeatPenalty = 1.5f, RepeatLastN = 8 });
-        Assert.Equal(5, s.Sample(Logits(), [1, 1]));   // 3.0/1.5 = 2.0 < 2.9
+        Assert.Equal(5, s.Sample(Logits(), [1, 1], 0));   // 3.0/1.5 = 2.0 < 2.9
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public class SamplerTests
             float r = rng.NextSingle() * cum, cdf = 0;
             int expected = sorted[last].K;
             for (int k = 0; k <= last; k++) { cdf += sorted[k].P; if (r < cdf) { expected = sorted[k].K; break; } }
-            Assert.Equal(expected, s.Sample(logits, []));
+            Assert.Equal(expected, s.Sample(logits, [], 0));
         }
     }
 }
