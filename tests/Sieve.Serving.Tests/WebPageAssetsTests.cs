@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 
-namespace Sieve.Tests.Serving;
+namespace Sieve.Serving.Tests;
 
 /// <summary>
 /// The chat page's static files as <c>sieve serve</c> gets them: embedded in Sieve.Serving under "wwwroot/…",
