@@ -29,14 +29,14 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
             generations[i] = served.Submit(prompt, fields.Options(prompt.Length, served.Context, forward, cache, i), cancel);
 
         var events = Channel.CreateUnbounded<Event>(new UnboundedChannelOptions { SingleReader = true });
-        var pumps = generations.Select((g, i) => Pump(g, i, events.Writer, cancel)).ToArray();
+        var pumps = generations.Select((g, i) => Pump(g, i, events.Writer, served.Metrics, cancel)).ToArray();
         _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 
         if (fields.Stream) await Stream(events.Reader, cancel);
         else await Whole(events.Reader, cancel);
     }
 
-    static async Task Pump(ScheduledGeneration g, int choice, ChannelWriter<Event> output, CancellationToken cancel)
+    static async Task Pump(ScheduledGeneration g, int choice, ChannelWriter<Event> output, ServerMetrics metrics, CancellationToken cancel)
     {
         try
         {
@@ -46,6 +46,8 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
         }
         catch (Exception e)
         {
+            // Counted here, where every cancel passes, not where the reply is written: a client that left cannot be written to.
+            if (e is OperationCanceledException) metrics.Cancelled();
             output.TryWrite(new Event(choice, null, null, e));
         }
     }
@@ -55,12 +57,13 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
     async Task Whole(ChannelReader<Event> events, CancellationToken cancel)
     {
         var text = new System.Text.StringBuilder[fields.N];
+        var tokens = new List<GeneratedToken>[fields.N];
         var done = new GenerationStats?[fields.N];
-        for (int i = 0; i < fields.N; i++) text[i] = new();
+        for (int i = 0; i < fields.N; i++) { text[i] = new(); tokens[i] = []; }
         await foreach (var e in events.ReadAllAsync(CancellationToken.None))
         {
             if (e.Error != null) { Failed(e.Error); return; }
-            if (e.Token is { } t) text[e.Choice].Append(t.Text);
+            if (e.Token is { } t) { text[e.Choice].Append(t.Text); tokens[e.Choice].Add(t); }
             if (e.Done is { } d) done[e.Choice] = d;
         }
         int generated = done.Sum(d => d!.GeneratedTokens);
@@ -82,7 +85,7 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
                 w.WriteEndObject();
             }
             else w.WriteString("text", text[i].ToString());
-            w.WriteNull("logprobs");
+            Logprobs(w, tokens[i], 0);
             w.WriteString("finish_reason", Finish(done[i]!));
             w.WriteEndObject();
         }
@@ -97,7 +100,7 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
     /// <summary>A generation that failed on the server's side (not a cancel): 500 before the stream starts, an error event after.</summary>
     void Failed(Exception e)
     {
-        if (e is OperationCanceledException) { served.Metrics.Cancelled(); _failed = true; return; }
+        if (e is OperationCanceledException) { _failed = true; return; }
         _failed = true;
         throw new ApiException(500, $"generation failed: {e.Message}", "server_error");
     }
@@ -112,11 +115,12 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
             for (int i = 0; i < fields.N; i++)
                 await Chunk(body, w => Delta(w, i, role: true, content: "", finish: null), cancel);
         int generated = 0, cached = 0;
+        var offsets = new int[fields.N];
         try
         {
             await foreach (var e in events.ReadAllAsync(CancellationToken.None))
             {
-                if (e.Error is OperationCanceledException) { served.Metrics.Cancelled(); _failed = true; continue; }
+                if (e.Error is OperationCanceledException) { _failed = true; continue; }
                 if (e.Error != null)
                 {
                     _failed = true;
@@ -125,7 +129,10 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
                 }
                 if (e.Token is { } t)
                 {
-                    if (t.Text.Length > 0) await Chunk(body, w => Delta(w, e.Choice, role: false, content: t.Text, finish: null), cancel);
+                    // With logprobs every sampled token is an event, text or not (held back for a stop string, half a character).
+                    if (t.Text.Length > 0 || t.Logprobs != null)
+                        await Chunk(body, w => Delta(w, e.Choice, role: false, content: t.Text, finish: null, token: t, offset: offsets[e.Choice]), cancel);
+                    offsets[e.Choice] += t.Text.Length;
                 }
                 else if (e.Done is { } d)
                 {
@@ -156,7 +163,7 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
         await Send(body, "[DONE]", cancel);
     }
 
-    void Delta(Utf8JsonWriter w, int choice, bool role, string? content, string? finish)
+    void Delta(Utf8JsonWriter w, int choice, bool role, string? content, string? finish, GeneratedToken? token = null, int offset = 0)
     {
         Head(w, chat ? "chat.completion.chunk" : "text_completion");
         w.WriteStartArray("choices");
@@ -170,10 +177,18 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
             w.WriteEndObject();
         }
         else w.WriteString("text", content ?? "");
-        w.WriteNull("logprobs");
+        if (token is { Logprobs: not null } t) Logprobs(w, [t], offset);
+        else w.WriteNull("logprobs");
         if (finish != null) w.WriteString("finish_reason", finish); else w.WriteNull("finish_reason");
         w.WriteEndObject();
         w.WriteEndArray();
+    }
+
+    void Logprobs(Utf8JsonWriter w, IReadOnlyList<GeneratedToken> tokens, int offset)
+    {
+        if (fields.TopLogprobs < 0) { w.WriteNull("logprobs"); return; }
+        if (chat) LogprobsJson.Chat(w, served.Model.Tokenizer, tokens);
+        else LogprobsJson.Completion(w, served.Model.Tokenizer, tokens, offset);
     }
 
     void Head(Utf8JsonWriter w, string obj)

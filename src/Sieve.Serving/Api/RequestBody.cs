@@ -21,10 +21,12 @@ static class RequestBody
             buffer.Write(chunk, 0, n);
         }
         if (buffer.Length == 0) throw ApiException.Invalid("the request body is empty; send a JSON object");
+        // JsonDocument checks the structure but leaves string contents unchecked until read: check every byte first.
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+            throw ApiException.Invalid("the request body is not valid UTF-8");
         JsonDocument doc;
         try
         {
-            // JsonDocument validates UTF-8 as it parses: a body that is not UTF-8 fails here, not later in a string.
             doc = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException e)

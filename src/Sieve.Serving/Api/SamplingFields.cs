@@ -80,6 +80,7 @@ sealed record SamplingFields(int? MaxTokens, SamplingOptions Sampling, IReadOnly
         Sampling = choice == 0 || Sampling.Seed == null ? Sampling : Sampling with { Seed = Sampling.Seed + (ulong)choice },
         StopStrings = Stop,
         StopAtEndOfGeneration = !IgnoreEos,
+        TopLogprobs = TopLogprobs,
         ContextLength = context,
         Forward = forward,
         Cache = cache,

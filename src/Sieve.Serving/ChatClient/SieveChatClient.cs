@@ -60,8 +60,12 @@ public sealed class SieveChatClient : IChatClient
         var run = _served.Submit(prompt, generation, cancellationToken);
         string id = Guid.NewGuid().ToString("N");
         await foreach (var t in run.Tokens.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            // Tokens already queued when the caller cancelled are not handed out: cancelling ends the updates at once.
+            cancellationToken.ThrowIfCancellationRequested();
             if (t.Text.Length > 0)
                 yield return new ChatResponseUpdate(ChatRole.Assistant, t.Text) { ResponseId = id, MessageId = id, ModelId = _served.Options.ModelId };
+        }
         var stats = await run.Completion.ConfigureAwait(false);
         _served.Metrics.Generated(stats.GeneratedTokens);
         yield return new ChatResponseUpdate
