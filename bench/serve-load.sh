@@ -167,6 +167,7 @@ lines = [
     ("RSS max MiB", lambda s: (s.get("rss") or {}).get("max_mib"), ".1f"),
     ("RSS last MiB", lambda s: (s.get("rss") or {}).get("last_mib"), ".1f"),
     ("RSS growth after warm-up MiB", lambda s: (s.get("rss") or {}).get("growth_after_warm_mib"), "+.1f"),
+    ("RSS slope MiB/1000 requests", lambda s: next((v for k, v in (s.get("rss") or {}).items() if k.startswith("slope")), None), "+.2f"),
 ]
 s0 = rows[names[0]][0]
 print(f"\n{s0['clients']} clients, {s0['requests']} requests, prompt {s0['prompt_tokens']} tokens, max_tokens {s0['max_tokens']}, "

@@ -8,9 +8,13 @@ public sealed record FailureGroup(string Error, int Count, int FirstIndex);
 
 /// <summary>Resident memory of the server across the run, in MiB.</summary>
 /// <param name="WarmRequests">Requests finished by the warm-up reading (WarmupFraction of the run).</param>
+/// <param name="SlopeMibPer1000Requests">Least-squares slope of the readings after warm-up against requests
+/// finished: a garbage-collected server's RSS swings by tens of MiB between collections, so last − warm alone can
+/// read as growth or shrinkage; a leak shows as a steady positive slope.</param>
 /// <param name="ByTenths">The first reading at or after 0 %, 10 %, …, 100 % of the requests finished.</param>
 public sealed record RssSummary(double FirstMib, double WarmMib, double WarmSeconds, int WarmRequests,
-    double MaxMib, double MaxAfterWarmMib, double LastMib, double GrowthAfterWarmMib, double?[] ByTenths);
+    double MaxMib, double MaxAfterWarmMib, double LastMib, double GrowthAfterWarmMib, double? SlopeMibPer1000Requests,
+    double?[] ByTenths);
 
 /// <summary>The figures a load run reports: counts by outcome, time to first token, aggregate decode rate and the
 /// server's memory over time.</summary>
@@ -69,8 +73,18 @@ public sealed record LoadSummary(
                 if (x.RequestsDone >= need) { tenths[k] = Mib(x.RssKib); break; }
         }
         double maxAfter = s.Skip(w).Max(x => Mib(x.RssKib));
+        double? slope = Slope(s.Skip(w).Select(x => ((double)x.RequestsDone, Mib(x.RssKib))).ToArray()) * 1000;
         return new RssSummary(Mib(s[0].RssKib), Mib(s[w].RssKib), s[w].Seconds, s[w].RequestsDone,
-            s.Max(x => Mib(x.RssKib)), maxAfter, Mib(s[^1].RssKib), Mib(s[^1].RssKib) - Mib(s[w].RssKib), tenths);
+            s.Max(x => Mib(x.RssKib)), maxAfter, Mib(s[^1].RssKib), Mib(s[^1].RssKib) - Mib(s[w].RssKib), slope, tenths);
+    }
+
+    /// <summary>Least-squares slope of y on x; null with fewer than two distinct x.</summary>
+    public static double? Slope(IReadOnlyList<(double X, double Y)> points)
+    {
+        if (points.Count < 2) return null;
+        double mx = points.Average(p => p.X), my = points.Average(p => p.Y);
+        double sxx = points.Sum(p => (p.X - mx) * (p.X - mx));
+        return sxx == 0 ? null : points.Sum(p => (p.X - mx) * (p.Y - my)) / sxx;
     }
 
     public string Format()
@@ -85,7 +99,8 @@ public sealed record LoadSummary(
         if (Rss is { } m)
         {
             b.AppendLine(c, $"  RSS MiB: first {m.FirstMib:0.0}, after warm-up {m.WarmMib:0.0} ({m.WarmRequests} requests done, {m.WarmSeconds:0} s), " +
-                $"max {m.MaxMib:0.0} (after warm-up {m.MaxAfterWarmMib:0.0}), last {m.LastMib:0.0}, growth after warm-up {m.GrowthAfterWarmMib:+0.0;-0.0;0.0}");
+                $"max {m.MaxMib:0.0} (after warm-up {m.MaxAfterWarmMib:0.0}), last {m.LastMib:0.0}, growth after warm-up {m.GrowthAfterWarmMib:+0.0;-0.0;0.0}, " +
+                $"slope after warm-up {(m.SlopeMibPer1000Requests is { } slope ? slope.ToString("+0.00;-0.00;0.00", c) : "-")} MiB per 1000 requests");
             b.Append("  RSS MiB by requests done:");
             for (int k = 0; k <= 10; k++) b.Append(c, $" {k * 10}% {(m.ByTenths[k] is { } v ? v.ToString("0.0", c) : "-")}");
             b.AppendLine();

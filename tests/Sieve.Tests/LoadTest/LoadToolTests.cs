@@ -101,6 +101,15 @@ public class LoadToolTests
     }
 
     [Fact]
+    public void Slope_IsLeastSquares()
+    {
+        Assert.Equal(2.0, LoadSummary.Slope([(0, 1), (1, 3), (2, 5)])!.Value, 12);
+        Assert.Equal(0.0, LoadSummary.Slope([(0, 5), (1, 4), (2, 4), (3, 5)])!.Value, 12);
+        Assert.Null(LoadSummary.Slope([(1, 5), (1, 6)]));
+        Assert.Null(LoadSummary.Slope([(1, 5)]));
+    }
+
+    [Fact]
     public async Task Run_CountsOutcomes_ListsFailures_AndClosesCancelledStreams()
     {
         await using var server = new FakeSseServer { Fail500 = 4, Truncate = 9, NoDone = 14 };
