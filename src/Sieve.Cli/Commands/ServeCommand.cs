@@ -24,11 +24,12 @@ static class ServeCommand
         var kvBudget = new Option<int>("--kv-budget-mib") { Description = "KV memory all sequences may hold together, MiB (0: no limit)" }.AtLeast(0, "must be a whole number of MiB, 0 or more");
         var maxTokens = new Option<int>("--max-tokens-limit") { Description = "Largest max_tokens a request may ask (0: the context)" }.AtLeast(0, "must be a whole number, 0 or more");
         var maxBody = new Option<int>("--max-body-kib") { Description = "Largest request body, KiB", DefaultValueFactory = _ => 4096 }.AtLeast(1, "must be a whole number of KiB, 1 or more");
+        var maxMessages = new Option<int>("--max-messages") { Description = "Messages one chat request may hold", DefaultValueFactory = _ => 1024 }.AtLeast(1, "must be a whole number, 1 or more");
         var kv = new KvArgs();
         var pop = new PopArgs();
         var sparsity = new SparsityArgs();
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat, completions, streaming) with a chat page at /")
-            { model, threads, tokenizer, host, port, parallel, ctx, apiKey, modelId, template, queue, promptCache, kvBudget, maxTokens, maxBody };
+            { model, threads, tokenizer, host, port, parallel, ctx, apiKey, modelId, template, queue, promptCache, kvBudget, maxTokens, maxBody, maxMessages };
         foreach (var o in kv.All) cmd.Options.Add(o);
         foreach (var o in pop.All) cmd.Options.Add(o);
         foreach (var o in sparsity.All) cmd.Options.Add(o);
@@ -53,6 +54,7 @@ static class ServeCommand
                 KvBudgetBytes = (long)r.GetValue(kvBudget) << 20,
                 MaxTokensLimit = r.GetValue(maxTokens),
                 MaxBodyBytes = (long)r.GetValue(maxBody) << 10,
+                MaxMessages = r.GetValue(maxMessages),
                 Cache = kv.Read(r),
                 Pop = pop.Read(r, m.Config.LayerCount, name),
                 Sparsity = sparsity.Read(r, m.Transformer, name),

@@ -245,12 +245,8 @@ public sealed class Scheduler : IDisposable
         if (r.Sequence == null)
         {
             r.Spec = r.Options.Cache ?? _options.Cache;
-            r.Sequence = TakeKept(r);
-            if (r.Sequence == null)
-            {
-                r.Sequence = new Sequence(_runner.CreateCache(r.Spec, r.Capacity), r.Options.Forward);
-                if (_options.SharePrefixes) SharePrefix(r);
-            }
+            r.Sequence = TakeKept(r) ?? new Sequence(_runner.CreateCache(r.Spec, r.Capacity), r.Options.Forward);
+            if (_options.SharePrefixes) SharePrefix(r);
         }
         r.Cached = r.Sequence.ReusePrefix(r.Prompt);
         Interlocked.Add(ref _reused, r.Cached);
@@ -260,17 +256,24 @@ public sealed class Scheduler : IDisposable
         r.Clock.Restart();
     }
 
-    /// <summary>Copies the longest prompt prefix a running or kept sequence already holds (llama.cpp's seq_cp).</summary>
+    /// <summary>
+    /// Copies the longest prompt prefix a running or kept sequence holds (llama.cpp's seq_cp) when it is longer than
+    /// what the request's own sequence already shares with the prompt: a shared system prompt reaches every new
+    /// conversation while the conversations it started stay kept.
+    /// </summary>
     void SharePrefix(Request r)
     {
+        var mine = r.Sequence!;
         Sequence? best = null;
-        int bestLength = 0;
+        int bestLength = CommonPrefix(mine.Tokens, r.Prompt);
         foreach (var other in _running.Select(o => o.Running).Concat(_kept.Select(k => k.Sequence)))
         {
             int n = CommonPrefix(other.Tokens, r.Prompt);
             if (n > bestLength) { best = other; bestLength = n; }
         }
-        if (best != null && r.Sequence!.TryCopyPrefix(best, bestLength)) Interlocked.Add(ref _shared, bestLength);
+        if (best == null || !Sequence.SameComputation(mine.Options, best.Options)) return;
+        mine.Truncate(0);
+        if (mine.TryCopyPrefix(best, bestLength)) Interlocked.Add(ref _shared, bestLength);
     }
 
     /// <summary>Tokens <paramref name="held"/> shares with the start of <paramref name="prompt"/>, leaving the prompt's last token to run.</summary>
@@ -283,8 +286,10 @@ public sealed class Scheduler : IDisposable
 
     /// <summary>
     /// The kept sequence this fresh request can run in: same cache method, same computation (plan, operators, no
-    /// hooks), room for the request. The one sharing the longest prefix; with none sharing any, the least recently
-    /// used once the pool is full (reusing its arrays beats allocating while it sits idle). Null: allocate.
+    /// hooks), room for the request. The one sharing the longest prefix, when that is at least half of what it holds
+    /// (a conversation's next turn: little is lost by taking it over); otherwise, once the pool is full, the least
+    /// recently used (reusing its arrays beats allocating while it sits idle). Null: allocate. A kept sequence that
+    /// shares less (a system prompt, the BOS) is not taken over but copied from, by <see cref="SharePrefix"/>.
     /// </summary>
     Sequence? TakeKept(Request r)
     {
@@ -298,6 +303,7 @@ public sealed class Scheduler : IDisposable
             int n = CommonPrefix(k.Sequence.Tokens, r.Prompt);
             if (n > bestLength) { best = i; bestLength = n; }
         }
+        if (best >= 0 && 2 * bestLength < _kept[best].Sequence.Tokens.Count) best = -1;
         if (best < 0 && _kept.Count >= _options.PromptCacheSequences) best = oldest;
         if (best < 0) return null;
         var taken = _kept[best].Sequence;
