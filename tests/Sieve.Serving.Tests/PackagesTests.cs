@@ -41,7 +41,7 @@ public class PackagesTests
         {
             var nuspec = Nuspec(engine, "Sieve");
             Assert.Equal(["Google.Protobuf", "Microsoft.ML.Tokenizers", "System.Numerics.Tensors"], Dependencies(nuspec).Keys.Order(StringComparer.Ordinal));
-            Assert.Empty(nuspec.Descendants().Where(e => e.Name.LocalName == "frameworkReference"));
+            Assert.DoesNotContain(nuspec.Descendants(), e => e.Name.LocalName == "frameworkReference");
             CommonMetadata(engine, nuspec, "Sieve");
             Assert.Contains("SieveModel.Load", Text(engine, "README.md"));
             Assert.Equal(["lib/net10.0/Sieve.dll"], LibFiles(engine));
@@ -88,7 +88,7 @@ public class PackagesTests
         var project = XDocument.Load(Path.Combine(Root, "samples", "Sieve.Sample", "Sieve.Sample.csproj"));
         Assert.Equal(Version, (string?)project.Descendants("SieveVersion").Single());
         Assert.Contains(project.Descendants("PackageReference"), r => (string?)r.Attribute("Include") == "Sieve.Serving");
-        Assert.Empty(project.Descendants("ProjectReference"));
+        Assert.DoesNotContain(project.Descendants(), e => e.Name == "ProjectReference");
         Assert.DoesNotContain("Sieve.Sample", File.ReadAllText(Path.Combine(Root, "Sieve.slnx")));
     }
 
