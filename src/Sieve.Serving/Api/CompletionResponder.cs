@@ -23,17 +23,27 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
 
     public async Task Run()
     {
-        var cancel = http.RequestAborted;
-        var generations = new ScheduledGeneration[fields.N];
-        for (int i = 0; i < fields.N; i++)
-            generations[i] = served.Submit(prompt, fields.Options(prompt.Length, served.Context, forward, cache, i), cancel);
+        // The generations' token: the client leaving cancels it, and so does this reply ending any other way (a failed
+        // write, a refused second choice), so no generation outlives the response it was for.
+        using var scope = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        var cancel = scope.Token;
+        try
+        {
+            var generations = new ScheduledGeneration[fields.N];
+            for (int i = 0; i < fields.N; i++)
+                generations[i] = served.Submit(prompt, fields.Options(prompt.Length, served.Context, forward, cache, i), cancel);
 
-        var events = Channel.CreateUnbounded<Event>(new UnboundedChannelOptions { SingleReader = true });
-        var pumps = generations.Select((g, i) => Pump(g, i, events.Writer, served.Metrics, cancel)).ToArray();
-        _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+            var events = Channel.CreateUnbounded<Event>(new UnboundedChannelOptions { SingleReader = true });
+            var pumps = generations.Select((g, i) => Pump(g, i, events.Writer, served.Metrics, cancel)).ToArray();
+            _ = Task.WhenAll(pumps).ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 
-        if (fields.Stream) await Stream(events.Reader, cancel);
-        else await Whole(events.Reader, cancel);
+            if (fields.Stream) await Stream(events.Reader, cancel);
+            else await Whole(events.Reader, cancel);
+        }
+        finally
+        {
+            await scope.CancelAsync();
+        }
     }
 
     static async Task Pump(ScheduledGeneration g, int choice, ChannelWriter<Event> output, ServerMetrics metrics, CancellationToken cancel)
