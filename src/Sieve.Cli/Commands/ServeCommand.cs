@@ -6,6 +6,8 @@ namespace Sieve.Cli.Commands;
 /// <summary><c>sieve serve</c>: the OpenAI-compatible HTTP server, with continuous batching and prefix caching.</summary>
 static class ServeCommand
 {
+    const int DefaultContext = 4096;
+
     public static Command Create()
     {
         var model = CommonOptions.Model();
@@ -14,7 +16,8 @@ static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to listen on (default loopback; 0.0.0.0 answers the network)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port (0: any free port, printed at start)", DefaultValueFactory = _ => 8080 }.AtLeast(0, "must be a port number, 0 to 65535");
         var parallel = new Option<int>("--parallel", "-np") { Description = "Sequences decoded together in one forward pass; more requests wait", DefaultValueFactory = _ => 4 }.AtLeast(1, "must be a whole number, 1 or more");
-        var ctx = CommonOptions.ContextSize("Positions each sequence holds, prompt and reply (default, or 0: the model's context)");
+        var ctx = new Option<int>("--ctx-size", "-c") { Description = $"Positions each sequence holds, prompt and reply (default {DefaultContext}, within the model's; 0: the model's context)", DefaultValueFactory = _ => DefaultContext }
+            .AtLeast(0, "must be a whole number, 0 (the model's context) or more");
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' (default: the SIEVE_API_KEY environment variable; none when unset)" };
         var modelId = new Option<string?>("--alias") { Description = "Model id clients send in \"model\" (default: the model file's name without extension)" };
         var template = new Option<string?>("--template") { Description = "Chat template family: chatml, llama3, llama2, mistral, gemma, phi3 (default: detected; ChatML when the checkpoint has none)" };
@@ -46,7 +49,10 @@ static class ServeCommand
                 Port = r.GetValue(port),
                 ModelId = r.GetValue(modelId) ?? Path.GetFileNameWithoutExtension(path.TrimEnd('/', '\\')),
                 Parallel = r.GetValue(parallel),
-                Context = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength),
+                // Not the model's whole context by default: each sequence's dense F32 cache is allocated at its full size
+                // when it starts (Llama 3.1 8B: 256 KiB a position, 32 GiB at 128K), so a server sized by default would
+                // not start; 4096 is llama.cpp's default context too.
+                Context = r.GetValue(ctx) == DefaultContext ? Math.Min(DefaultContext, m.Config.ContextLength) : CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength),
                 ApiKey = r.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("SIEVE_API_KEY") is { Length: > 0 } env ? env : null),
                 ChatTemplate = r.GetValue(template),
                 MaxQueue = r.GetValue(queue),
