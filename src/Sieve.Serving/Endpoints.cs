@@ -103,7 +103,6 @@ static class Endpoints
         int[] prompt = chat
             ? served.EncodeChat(ChatMessages.Read(f, served.Options.MaxMessages))
             : CompletionPrompt.Read(f, served.Model.Tokenizer, served.Model.Config.VocabSize);
-        if (chat && f.Has("echo")) throw ApiException.Invalid("'echo' is a text-completions field", "echo");
         if (!chat && (f.Bool("echo") ?? false)) throw ApiException.Invalid("'echo' is not supported", "echo");
         if (!chat && f.String("suffix") is { Length: > 0 }) throw ApiException.Invalid("'suffix' is not supported", "suffix");
         await new CompletionResponder(served, http, chat, fields, prompt, forward, cache).Run();

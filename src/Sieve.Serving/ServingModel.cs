@@ -77,7 +77,12 @@ public sealed class ServingModel : IDisposable
         var cache = Options.Cache;
         if (ext.Kv != null)
         {
-            try { cache = KvCacheSpec.Parse(ext.Kv, ext.Budget) with { DenseSet = cache.DenseSet, RecentCap = cache.RecentCap, Sinks = cache.Sinks, Window = cache.Window, Element = cache.Element }; }
+            try { cache = KvCacheSpec.Parse(ext.Kv, ext.Budget) with
+            {
+                // The method's other settings are the server's command line (`--dense-set`, `--recent`, …).
+                DenseSet = cache.DenseSet, RecentCap = cache.RecentCap, DenseLayers = cache.DenseLayers, AdaptiveHeadBudgets = cache.AdaptiveHeadBudgets,
+                Sinks = cache.Sinks, Window = cache.Window, Element = cache.Element,
+            }; }
             catch (ArgumentException e) { throw ApiException.Invalid($"'sieve': {e.Message}", ext.Budget != null ? "sieve.budget" : "sieve.kv"); }
         }
         return (forward, cache);
