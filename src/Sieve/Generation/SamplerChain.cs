@@ -33,6 +33,9 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
         int n = logits.Length;
         if (_order.Length < n) { _order = new int[n]; _probs = new float[n]; }
         int k = o.TopK > 0 ? Math.Min(o.TopK, n) : n;
+        // No filter (OpenAI's defaults: top-k off, top-p 1, min-p 0): the draw needs no order, and sorting a 128K
+        // vocabulary costs milliseconds per token per sequence, on the thread every batched step waits for.
+        if (k == n && o.TopP >= 1f && o.MinP <= 0f) return DrawAll(logits, o.Temperature);
         var order = _order.AsSpan(0, n);
         SortTop(logits, order, k);
         order = order[..k];
@@ -75,6 +78,25 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
             if (r < acc) return order[i];
         }
         return order[keep - 1];
+    }
+
+    /// <summary>A draw from softmax(logits / T) over the whole vocabulary, accumulated in id order.</summary>
+    int DrawAll(ReadOnlySpan<float> logits, float temperature)
+    {
+        var p = _probs.AsSpan(0, logits.Length);
+        TensorPrimitives.Subtract(logits, TensorPrimitives.Max(logits), p);
+        TensorPrimitives.Divide(p, temperature, p);
+        TensorPrimitives.Exp(p, p);
+        double r = _rng.NextDouble() * TensorPrimitives.Sum(p), acc = 0;
+        int last = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (p[i] == 0) continue;
+            acc += p[i];
+            last = i;
+            if (r < acc) return i;
+        }
+        return last;   // r landed on the rounding between the float sum and this double one
     }
 
     /// <summary>

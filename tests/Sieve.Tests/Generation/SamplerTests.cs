@@ -44,6 +44,24 @@ public class SamplerTests
     }
 
     [Fact]
+    public void UnfilteredDrawsFollowTheSoftmax()
+    {
+        // OpenAI's defaults (no top-k, top-p 1, min-p 0) take the unsorted path: its draws must still be softmax(l / T).
+        float[] logits = [0f, MathF.Log(2), MathF.Log(3), float.NegativeInfinity];
+        var sampler = new SamplerChain(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 1, MinP = 0, Seed = 5 });
+        var counts = new int[4];
+        const int draws = 60_000;
+        for (int i = 0; i < draws; i++) counts[sampler.Sample(logits.ToArray(), [], 0)]++;
+        Assert.Equal(0, counts[3]);
+        for (int t = 0; t < 3; t++) Assert.InRange(counts[t] / (double)draws, (t + 1) / 6.0 - 0.01, (t + 1) / 6.0 + 0.01);
+        // Temperature 0.5 squares the odds: 1 : 4 : 9.
+        var cold = new SamplerChain(new SamplingOptions { Temperature = 0.5f, TopK = 0, TopP = 1, MinP = 0, Seed = 5 });
+        Array.Clear(counts);
+        for (int i = 0; i < draws; i++) counts[cold.Sample(logits.ToArray(), [], 0)]++;
+        for (int t = 0; t < 3; t++) Assert.InRange(counts[t] / (double)draws, (t + 1) * (t + 1) / 14.0 - 0.01, (t + 1) * (t + 1) / 14.0 + 0.01);
+    }
+
+    [Fact]
     public void TopPAndMinPKeepOnlyTheHead()
     {
         // Probabilities at T=1: token 1 (3.0) and 5 (2.9) and 2 (2.5) hold most of the mass.
