@@ -37,7 +37,9 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
         // vocabulary costs milliseconds per token per sequence, on the thread every batched step waits for.
         if (k == n && o.TopP >= 1f && o.MinP <= 0f) return DrawAll(logits, o.Temperature);
         var order = _order.AsSpan(0, n);
-        SortTop(logits, order, k);
+        float denominator = 0;   // the softmax's denominator at temperature 1; 0: the survivors' own sum
+        if (k == n) (k, denominator) = NucleusBound(logits, order, o);
+        else SortTop(logits, order, k);
         order = order[..k];
 
         // Softmax over the survivors, at temperature 1 for the filters (as llama.cpp's top-p/min-p see them).
@@ -46,7 +48,7 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
         float max = probs[0];
         TensorPrimitives.Subtract(probs, max, probs);
         TensorPrimitives.Exp(probs, probs);
-        TensorPrimitives.Divide(probs, TensorPrimitives.Sum(probs), probs);
+        TensorPrimitives.Divide(probs, denominator > 0 ? denominator : TensorPrimitives.Sum(probs), probs);
 
         int keep = k;
         if (o.TopP < 1f)
@@ -78,6 +80,34 @@ public sealed class SamplerChain(SamplingOptions options) : ISampler
             if (r < acc) return order[i];
         }
         return order[keep - 1];
+    }
+
+    /// <summary>
+    /// With top-k off, top-p and min-p still look only at the head of the sorted vocabulary: sort the top 256, and
+    /// 4× more (at most a sixteenth of the vocabulary, then all of it) while that head holds less than top-p of the
+    /// probability and its last token still passes min-p.
+    /// Returns how many to keep sorted (at the front of <paramref name="order"/>) and the softmax denominator over
+    /// the whole vocabulary, so the head's probabilities are what a full sort gives: 27 ms → ~2 ms a token at 128K.
+    /// </summary>
+    (int K, float Total) NucleusBound(ReadOnlySpan<float> logits, Span<int> order, SamplingOptions o)
+    {
+        int n = logits.Length;
+        var p = _probs.AsSpan(0, n);
+        float max = TensorPrimitives.Max(logits);
+        TensorPrimitives.Subtract(logits, max, p);
+        TensorPrimitives.Exp(p, p);
+        float total = TensorPrimitives.Sum(p);
+        // Past a sixteenth of the vocabulary a bounded heap costs as much as the full sort (a flat distribution, as random
+        // weights give, needs nearly all of it): go straight to the full sort then.
+        for (int k = Math.Min(256, n); ; k = 4 * k > n / 16 ? n : 4 * k)
+        {
+            SortTop(logits, order, k);
+            if (k == n) return (k, total);
+            double cum = 0;
+            for (int i = 0; i < k; i++) cum += p[order[i]];
+            if (cum / total >= o.TopP) return (k, total);
+            if (o.MinP > 0 && p[order[k - 1]] < o.MinP * p[order[0]]) return (k, total);
+        }
     }
 
     /// <summary>A draw from softmax(logits / T) over the whole vocabulary, accumulated in id order.</summary>

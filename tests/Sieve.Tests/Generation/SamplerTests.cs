@@ -61,6 +61,41 @@ public class SamplerTests
         for (int t = 0; t < 3; t++) Assert.InRange(counts[t] / (double)draws, (t + 1) * (t + 1) / 14.0 - 0.01, (t + 1) * (t + 1) / 14.0 + 0.01);
     }
 
+    [Theory]
+    [InlineData(0.9f, 0f)]
+    [InlineData(0.5f, 0f)]
+    [InlineData(1f, 0.01f)]
+    [InlineData(0.95f, 0.005f)]
+    public void TopPWithoutTopKDrawsFromTheExactNucleus(float topP, float minP)
+    {
+        // A 20,000-token vocabulary with a flat tail, so the nucleus reaches past the first 256 sorted: the bounded
+        // sort must keep exactly the tokens a full sort keeps.
+        var rng = new Random(3);
+        var logits = new float[20_000];
+        for (int i = 0; i < logits.Length; i++) logits[i] = (float)(rng.NextDouble() * 2);
+        for (int i = 0; i < 50; i++) logits[rng.Next(logits.Length)] += 4;
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+        double z = logits.Sum(l => Math.Exp(l - logits[order[0]]));
+        var p = order.Select(i => Math.Exp(logits[i] - logits[order[0]]) / z).ToArray();
+        int keep = logits.Length;
+        if (topP < 1) { double cum = 0; for (int i = 0; i < p.Length; i++) { cum += p[i]; if (cum >= topP) { keep = i + 1; break; } } }
+        if (minP > 0) { int m = 1; while (m < keep && p[m] >= minP * p[0]) m++; keep = m; }
+        var nucleus = order.Take(keep).ToHashSet();
+        Assert.True(keep > 256 || topP == 0.5f, $"premise: the nucleus ({keep}) is larger than the first sort's 256");
+
+        var sampler = new SamplerChain(new SamplingOptions { Temperature = 1, TopK = 0, TopP = topP, MinP = minP, Seed = 11 });
+        var seen = new HashSet<int>();
+        for (int draw = 0; draw < 3000; draw++)
+        {
+            int t = sampler.Sample(logits.ToArray(), [], 0);
+            Assert.Contains(t, nucleus);
+            seen.Add(t);
+        }
+        // The draws spread over the nucleus, not only its head: the last-ranked quarter is reached.
+        var tail = order.Skip(keep * 3 / 4).Take(keep - keep * 3 / 4).ToHashSet();
+        Assert.True(keep < 8 || seen.Overlaps(tail), $"no draw from the last quarter of a {keep}-token nucleus");
+    }
+
     [Fact]
     public void TopPAndMinPKeepOnlyTheHead()
     {
