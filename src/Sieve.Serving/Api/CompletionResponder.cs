@@ -237,11 +237,14 @@ sealed class CompletionResponder(ServingModel served, HttpContext http, bool cha
 
     static Task Send(Stream body, string data, CancellationToken cancel) => Send(body, System.Text.Encoding.UTF8.GetBytes(data), cancel);
 
+    static readonly byte[] DataPrefix = "data: "u8.ToArray(), EventEnd = "\n\n"u8.ToArray();
+
     static async Task Send(Stream body, byte[] data, CancellationToken cancel)
     {
-        await body.WriteAsync("data: "u8.ToArray(), cancel);
+        // One event per token: the framing arrays are made once, not per write.
+        await body.WriteAsync(DataPrefix, cancel);
         await body.WriteAsync(data, cancel);
-        await body.WriteAsync("\n\n"u8.ToArray(), cancel);
+        await body.WriteAsync(EventEnd, cancel);
         await body.FlushAsync(cancel);
     }
 }
