@@ -13,6 +13,16 @@ public sealed record KvCacheShape(int Layers, int Heads, int KvHeads, int HeadDi
     /// <summary>Gemma 2's attention-logit soft-cap c: score ← c·tanh(score / c) before the softmax; 0 for none.</summary>
     public float AttnSoftcap { get; init; }
 
+    /// <summary>
+    /// Each layer's RoPE (style, base, scaling; Gemma 3's sliding and global layers differ), so a cache can take a
+    /// post-RoPE key back to its position-free form or rotate a query to a fixed distance (A²ATS's windowed RoPE).
+    /// Null when the shape was made without a model (unit tests of position-blind caches).
+    /// </summary>
+    public IReadOnlyList<Kernels.Rope>? Ropes { get; init; }
+
+    /// <summary>Layer <paramref name="layer"/>'s RoPE; throws when the shape carries none.</summary>
+    public Kernels.Rope Rope(int layer) => Ropes is { } r ? r[layer] : throw new InvalidOperationException("this cache shape carries no RoPE (make it with Transformer.CacheShape)");
+
     public int KvDim => KvHeads * HeadDim;
     public int GroupSize => Heads / KvHeads;
 
@@ -49,12 +59,6 @@ public sealed record KvCacheShape(int Layers, int Heads, int KvHeads, int HeadDi
     };
 
     /// <summary>q̄: the mean of the query heads that share KV head <paramref name="kvHead"/> (GQA), from one query row.</summary>
-    public void GroupMean(ReadOnlySpan<float> qRow, int kvHead, Span<float> qbar)
-    {
-        qbar = qbar[..HeadDim];
-        qbar.Clear();
-        for (int i = 0; i < GroupSize; i++)
-            System.Numerics.Tensors.TensorPrimitives.Add(qbar, qRow.Slice((kvHead * GroupSize + i) * HeadDim, HeadDim), qbar);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(qbar, 1f / GroupSize, qbar);
-    }
+    public void GroupMean(ReadOnlySpan<float> qRow, int kvHead, Span<float> qbar) =>
+        Sparse.GroupQuery.Mean(qRow.Slice(kvHead * GroupSize * HeadDim, GroupSize * HeadDim), HeadDim, qbar);
 }

@@ -11,4 +11,7 @@ public sealed record KvMemory(long Bytes, double BytesPerToken, int Layers, int 
 {
     /// <summary>Bytes per cached token per KV head per layer — the unit of the method notes' accounting (F16 K+V, head dim 128: 512 B).</summary>
     public double BytesPerTokenPerHead => BytesPerToken / (Layers * KvHeads);
+
+    /// <summary>Bytes in an offloaded tier (a file), not in RAM; 0 when everything is resident.</summary>
+    public long OffloadedBytes { get; init; }
 }

@@ -25,6 +25,9 @@ public sealed class Rope
     public Rope(int headDim, int ropeDim, RopeStyle style, float theta, RopeScaling? scaling = null, float linearFactor = 1f)
     {
         _headDim = headDim;
+        Theta = theta;
+        Scaling = scaling;
+        LinearFactor = linearFactor;
         if (ropeDim <= 0) ropeDim = headDim;
         _half = ropeDim / 2;
         _style = style;
@@ -39,6 +42,19 @@ public sealed class Rope
             _inv[i] = freq;
         }
     }
+
+    /// <summary>Pair convention: interleaved (GGUF llama, llama2.c) or rotate-half (Hugging Face, Neox).</summary>
+    public RopeStyle Style => _style;
+    /// <summary>Dimensions rotated per head (the rest pass through: partial RoPE).</summary>
+    public int RotatedDims => 2 * _half;
+    public float Theta { get; }
+    /// <summary>Llama 3.1's frequency scaling, or null.</summary>
+    public RopeScaling? Scaling { get; }
+    /// <summary>Position interpolation's factor (Gemma 3's global layers: 8), 1 for none.</summary>
+    public float LinearFactor { get; }
+
+    public override string ToString() =>
+        $"{_style} θ={Theta}{(Scaling is { } sc ? $" llama3×{sc.Factor}" : "")}{(LinearFactor != 1 ? $" linear×{LinearFactor}" : "")}{(RotatedDims != _headDim ? $" {RotatedDims}/{_headDim} dims" : "")}";
 
     /// <summary>Whether this table rotates exactly as <paramref name="other"/> would (layers share one then).</summary>
     internal bool SameAs(Rope other) => _headDim == other._headDim && _style == other._style && _inv.AsSpan().SequenceEqual(other._inv);
@@ -80,7 +96,15 @@ public sealed class Rope
     }
 
     /// <summary>Rotates every head of <paramref name="x"/> (heads × headDim) for position <paramref name="pos"/>.</summary>
-    public void Apply(Span<float> x, int heads, int pos)
+    public void Apply(Span<float> x, int heads, int pos) => Rotate(x, heads, pos, 1f);
+
+    /// <summary>
+    /// Undoes <see cref="Apply"/> for position <paramref name="pos"/>: R_pos⁻¹ = R_−pos, from the same table, so a
+    /// post-RoPE key comes back pre-RoPE to within a rounding (caches that code keys position-free: A²ATS).
+    /// </summary>
+    public void ApplyInverse(Span<float> x, int heads, int pos) => Rotate(x, heads, pos, -1f);
+
+    void Rotate(Span<float> x, int heads, int pos, float direction)
     {
         var t = Ensure(pos + 1);
         var cos = t.Cos.AsSpan(pos * _half, _half);
@@ -92,18 +116,18 @@ public sealed class Rope
             {
                 for (int i = 0; i < _half; i++)
                 {
-                    float a = v[2 * i], b = v[2 * i + 1];
-                    v[2 * i] = a * cos[i] - b * sin[i];
-                    v[2 * i + 1] = a * sin[i] + b * cos[i];
+                    float a = v[2 * i], b = v[2 * i + 1], sn = direction * sin[i];
+                    v[2 * i] = a * cos[i] - b * sn;
+                    v[2 * i + 1] = a * sn + b * cos[i];
                 }
             }
             else
             {
                 for (int i = 0; i < _half; i++)
                 {
-                    float a = v[i], b = v[i + _half];
-                    v[i] = a * cos[i] - b * sin[i];
-                    v[i + _half] = a * sin[i] + b * cos[i];
+                    float a = v[i], b = v[i + _half], sn = direction * sin[i];
+                    v[i] = a * cos[i] - b * sn;
+                    v[i + _half] = a * sn + b * cos[i];
                 }
             }
         }

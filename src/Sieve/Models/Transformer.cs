@@ -68,8 +68,11 @@ public sealed class Transformer(ModelConfig config, ModelWeights weights)
         return ropes;
     }
 
-    public DenseKvCache CreateDenseCache(int capacity, WorkerPool? pool) => new(KvCacheShape.Of(Config, capacity), pool);
+    /// <summary>The shape of this model's caches: sizes, windows, soft-cap and each layer's RoPE.</summary>
+    public KvCacheShape CacheShape(int capacity) => KvCacheShape.Of(Config, capacity) with { Ropes = Ropes };
+
+    public DenseKvCache CreateDenseCache(int capacity, WorkerPool? pool) => new(CacheShape(capacity), pool);
 
     /// <summary>A cache of the given method (dense, self-indexing, Quest, a press …) for this model.</summary>
-    public IKvCache CreateCache(KvCacheSpec spec, int capacity, WorkerPool? pool) => spec.Create(KvCacheShape.Of(Config, capacity), pool);
+    public IKvCache CreateCache(KvCacheSpec spec, int capacity, WorkerPool? pool) => spec.Create(CacheShape(capacity), pool);
 }

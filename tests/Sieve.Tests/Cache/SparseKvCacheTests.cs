@@ -59,7 +59,7 @@ public class SparseKvCacheTests
         head.Build(store);
         var q = Enumerable.Range(0, 16).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
         var picked = new List<int>();
-        int n = head.Select(store, q, 100, 32, 100, picked);
+        int n = head.Select(store, q, 0, 100, 32, 100, picked);
         Assert.Equal(32, n);                                    // two whole pages
         // U(page) = Σ_j max(q_j·min_j, q_j·max_j), recomputed here: it bounds every score in its page, and the picked
         // pages are the two with the highest U.

@@ -15,7 +15,7 @@ internal sealed unsafe class GroupAttention
     /// <param name="slots">Rows to attend (ascending); null for the range [start, start + count).</param>
     /// <param name="q">G query heads, head dim apart; <paramref name="output"/> likewise.</param>
     /// <param name="softcap">Gemma 2's attention-logit cap c (score ← c·tanh(score / c) before the softmax); 0 for none.</param>
-    public void Run(HeadStore store, int start, int count, List<int>? slots, float* q, int groups, float* output, float softcap = 0)
+    public void Run(IKvStore store, int start, int count, List<int>? slots, float* q, int groups, float* output, float softcap = 0)
     {
         int hd = store.HeadDim, n = slots?.Count ?? count;
         if (n == 0)
@@ -57,7 +57,7 @@ internal sealed unsafe class GroupAttention
     }
 
     /// <summary>Rows c0..c0+m of the set into the tile, reading runs of consecutive slots in one conversion each.</summary>
-    void Gather(HeadStore store, int start, List<int>? slots, int c0, int m, bool keys)
+    void Gather(IKvStore store, int start, List<int>? slots, int c0, int m, bool keys)
     {
         int hd = store.HeadDim;
         if (slots == null)

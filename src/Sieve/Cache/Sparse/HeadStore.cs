@@ -6,12 +6,12 @@ namespace Sieve.Cache.Sparse;
 public enum KvElement { F32, F16 }
 
 /// <summary>
-/// The keys and values one KV head of one layer keeps, in F32 or F16, with each row's position. Rows stay in
+/// The in-memory tier of <see cref="IKvStore"/>: the keys and values one KV head of one layer keeps, in F32 or F16, with each row's position. Rows stay in
 /// position order; a press may drop some (so heads of one layer can keep different tokens), a selector reads
 /// any subset. Buffers grow by doubling and shrink to fit after a press, so <see cref="Bytes"/> is real memory.
 /// Without eviction a row's slot is its position and no positions are stored.
 /// </summary>
-public sealed class HeadStore
+public sealed class HeadStore : IKvStore
 {
     public int HeadDim { get; }
     public KvElement Element { get; }

@@ -14,13 +14,15 @@ public interface ITokenSelector
 /// <summary>One KV head's index: built at the prefill/decode boundary, kept current as rows are appended.</summary>
 public interface IHeadSelector
 {
-    void Build(HeadStore store);
-    void OnAppend(HeadStore store, int slot);
+    void Build(IKvStore store);
+    void OnAppend(IKvStore store, int slot);
 
     /// <summary>
-    /// Picks up to <paramref name="k"/> of slots [0, <paramref name="candidates"/>) for the GQA-averaged query
-    /// <paramref name="query"/> at <paramref name="position"/>; returns how many were written (a page-based selector may
-    /// round up to whole pages).
+    /// Picks up to <paramref name="k"/> of slots [<paramref name="first"/>, <paramref name="end"/>) (ascending, into
+    /// <paramref name="picked"/>) for the query at <paramref name="position"/>; returns how many were written (a
+    /// page-based selector may round up to whole pages; a per-query-head selector returns the union over the group).
     /// </summary>
-    int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked);
+    /// <param name="queries">Every query head of this KV head's group, post-RoPE, head dim apart (G × HeadDim): a
+    /// selector may rank by their mean (<see cref="GroupQuery.Mean"/>), per head, or however its method says.</param>
+    int Select(IKvStore store, ReadOnlySpan<float> queries, int first, int end, int k, int position, List<int> picked);
 }

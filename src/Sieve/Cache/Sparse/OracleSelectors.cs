@@ -16,21 +16,24 @@ public sealed class ExactTopKSelector : ITokenSelector
         // Per thread: rows of one KV head may be attended by several workers at once (chunked prefill after the boundary).
         [ThreadStatic] static float[]? t_keys, t_scores;
 
-        public void Build(HeadStore store) { }
-        public void OnAppend(HeadStore store, int slot) { }
+        public void Build(IKvStore store) { }
+        public void OnAppend(IKvStore store, int slot) { }
 
-        public unsafe int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked)
+        public unsafe int Select(IKvStore store, ReadOnlySpan<float> queries, int first, int end, int k, int position, List<int> picked)
         {
-            int hd = store.HeadDim;
+            int hd = store.HeadDim, candidates = end - first;
+            if (candidates <= 0) return 0;
+            Span<float> query = stackalloc float[hd];
+            GroupQuery.Mean(queries, hd, query);
             var keys = t_keys is { } tk && tk.Length >= candidates * hd ? tk : (t_keys = new float[candidates * hd]);
             var scores = t_scores is { } ts && ts.Length >= candidates ? ts : (t_scores = new float[candidates]);
-            store.ReadKeys(0, candidates, keys);
-            for (int t = 0; t < candidates; t++) scores[t] = TensorPrimitives.Dot(query[..hd], keys.AsSpan(t * hd, hd));
+            store.ReadKeys(first, candidates, keys);
+            for (int t = 0; t < candidates; t++) scores[t] = TensorPrimitives.Dot(query, keys.AsSpan(t * hd, hd));
             var top = new int[Math.Min(k, candidates)];
             int n;
             fixed (float* ps = scores) fixed (int* pt = top) n = Kernels.TopK.Select(ps, candidates, k, pt);
             Array.Sort(top, 0, n);
-            for (int i = 0; i < n; i++) picked.Add(top[i]);
+            for (int i = 0; i < n; i++) picked.Add(first + top[i]);
             return n;
         }
     }
@@ -44,13 +47,13 @@ public sealed class RandomSelector(int seed = 0) : ITokenSelector
 
     sealed class Head(int seed) : IHeadSelector
     {
-        public void Build(HeadStore store) { }
-        public void OnAppend(HeadStore store, int slot) { }
+        public void Build(IKvStore store) { }
+        public void OnAppend(IKvStore store, int slot) { }
 
-        public int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked)
+        public int Select(IKvStore store, ReadOnlySpan<float> queries, int first, int end, int k, int position, List<int> picked)
         {
             var rng = new Random(seed ^ position * 31);
-            var chosen = Enumerable.Range(0, candidates).OrderBy(_ => rng.Next()).Take(k).Order().ToList();
+            var chosen = Enumerable.Range(first, Math.Max(0, end - first)).OrderBy(_ => rng.Next()).Take(k).Order().ToList();
             picked.AddRange(chosen);
             return chosen.Count;
         }

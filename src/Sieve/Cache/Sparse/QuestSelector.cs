@@ -17,13 +17,13 @@ public sealed class QuestSelector(int pageSize = 16) : ITokenSelector
         int _pages;
         float[] _row = [];
 
-        public void Build(HeadStore store)
+        public void Build(IKvStore store)
         {
             _pages = 0;
             for (int s = 0; s < store.Count; s++) OnAppend(store, s);
         }
 
-        public void OnAppend(HeadStore store, int slot)
+        public void OnAppend(IKvStore store, int slot)
         {
             int hd = store.HeadDim, page = slot / pageSize;
             if (_row.Length < hd) _row = new float[hd];
@@ -45,13 +45,16 @@ public sealed class QuestSelector(int pageSize = 16) : ITokenSelector
             for (int j = 0; j < hd; j++) { mn[j] = MathF.Min(mn[j], _row[j]); mx[j] = MathF.Max(mx[j], _row[j]); }
         }
 
-        public unsafe int Select(HeadStore store, ReadOnlySpan<float> query, int candidates, int k, int position, List<int> picked)
+        public unsafe int Select(IKvStore store, ReadOnlySpan<float> queries, int first, int candidates, int k, int position, List<int> picked)
         {
-            int hd = store.HeadDim, pages = (candidates + pageSize - 1) / pageSize;
-            int want = Math.Min(pages, (k + pageSize - 1) / pageSize);
-            if (want == 0) return 0;
+            int hd = store.HeadDim, pages = (candidates + pageSize - 1) / pageSize, firstPage = first / pageSize;
+            int want = Math.Min(pages - firstPage, (k + pageSize - 1) / pageSize);
+            if (want <= 0) return 0;
+            Span<float> query = stackalloc float[hd];
+            GroupQuery.Mean(queries, hd, query);
             var scores = new float[pages];
-            for (int p = 0; p < pages; p++)
+            for (int p = 0; p < firstPage; p++) scores[p] = float.NegativeInfinity;   // pages wholly before the candidates
+            for (int p = firstPage; p < pages; p++)
             {
                 float u = 0;
                 var mn = _min.AsSpan(p * hd, hd);
@@ -60,11 +63,12 @@ public sealed class QuestSelector(int pageSize = 16) : ITokenSelector
                 scores[p] = u;
             }
             var top = new int[want];
-            fixed (float* ps = scores) fixed (int* pt = top) Kernels.TopK.Select(ps, pages, want, pt);
+            fixed (float* ps = scores) fixed (int* pt = top) Kernels.TopK.Select(ps + firstPage, pages - firstPage, want, pt);
+            for (int i = 0; i < want; i++) top[i] += firstPage;
             Array.Sort(top);
             int before = picked.Count;
             foreach (int p in top)
-                for (int s = p * pageSize; s < Math.Min(candidates, (p + 1) * pageSize); s++) picked.Add(s);
+                for (int s = Math.Max(first, p * pageSize); s < Math.Min(candidates, (p + 1) * pageSize); s++) picked.Add(s);
             return picked.Count - before;
         }
     }

@@ -22,12 +22,13 @@ namespace Sieve.Cache.Sparse;
 /// <para>Gemma 2's attention soft-cap applies in the final exact attention over the attended rows. Selectors score
 /// without it: c·tanh(s/c) is increasing, so the top-K by score is the same set either way.</para>
 /// </remarks>
-public sealed class SparseKvCache : IKvCache, ISelectionTrace
+public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
 {
     readonly KvCacheShape _shape;
     readonly SparseKvOptions _o;
     readonly WorkerPool? _pool;
-    readonly HeadStore[][] _stores;
+    readonly Storage.IKvTier _tier;
+    readonly IKvStore[][] _stores;
     readonly IHeadSelector[]?[] _selectors;
     readonly bool[] _crossed;
     readonly RecentQueries?[] _window;   // [layer]: the latest prefill queries (press only)
@@ -43,13 +44,14 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         _shape = shape;
         _o = options;
         _pool = pool;
-        _stores = new HeadStore[shape.Layers][];
+        _tier = options.Tier.Create(shape);
+        _stores = new IKvStore[shape.Layers][];
         for (int l = 0; l < shape.Layers; l++)
         {
-            _stores[l] = new HeadStore[shape.KvHeads];
+            _stores[l] = new IKvStore[shape.KvHeads];
             // A sliding layer's stores stay empty (one row): its keys live in the ring store.
             int rows = shape.WindowLimits(l) ? 1 : shape.Capacity;
-            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = new HeadStore(shape.HeadDim, options.Element, trackPositions: options.Press != null, rows);
+            for (int h = 0; h < shape.KvHeads; h++) _stores[l][h] = _tier.CreateStore(l, h, shape.HeadDim, options.Element, trackPositions: options.Press != null, rows);
         }
         _selectors = new IHeadSelector[shape.Layers][];
         _crossed = new bool[shape.Layers];
@@ -63,7 +65,12 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
     public int Length => _length;
     public int Capacity => _shape.Capacity;
     /// <summary>A global layer's rows of one KV head (a sliding layer's store is empty: see <see cref="SlidingStore"/>).</summary>
-    public HeadStore Store(int layer, int kvHead) => _stores[layer][kvHead];
+    public IKvStore Store(int layer, int kvHead) => _stores[layer][kvHead];
+    /// <summary>The selector index of a layer's KV head once the layer crossed the boundary; null before, or without a selector.</summary>
+    public IHeadSelector? Selector(int layer, int kvHead) => _selectors[layer]?[kvHead];
+
+    /// <summary>Releases the tier (an offloaded tier's file).</summary>
+    public void Dispose() => _tier.Dispose();
     /// <summary>The ring-buffered store of the sliding layers, or null when every layer is global.</summary>
     public DenseKvCache? SlidingStore => _slidingStore;
     public SelectionRecord? LastSelection(int layer, int kvHead) => _trace[layer, kvHead];
@@ -73,16 +80,22 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         get
         {
             // Per token: a row of every global layer's KV heads; the sliding layers' rings are a fixed cost (in bytes).
-            long bytes = _slidingStore?.Bytes ?? 0;
+            // An offloaded tier's rows count apart: RAM holds what the store keeps resident plus the selectors' indexes.
+            long bytes = _slidingStore?.Bytes ?? 0, offloaded = 0;
             int global = 0;
+            double indexPerToken = 0;
             for (int l = 0; l < _shape.Layers; l++)
             {
                 if (_shape.WindowLimits(l)) continue;
                 global++;
-                foreach (var s in _stores[l]) bytes += s.Bytes;
+                foreach (var s in _stores[l]) { bytes += s.Bytes; offloaded += s.OffloadedBytes; }
+                if (_selectors[l] is { } heads)
+                    foreach (var h in heads)
+                        if (h is IIndexMemory m) { bytes += m.IndexBytes; indexPerToken += m.IndexBytesPerToken; }
             }
             foreach (var w in _window) bytes += w?.Bytes ?? 0;
-            return new KvMemory(bytes, (double)_stores[0][0].RowBytes * global * _shape.KvHeads, _shape.Layers, _shape.KvHeads);
+            double rowPerToken = offloaded > 0 ? 0 : (double)_stores[0][0].RowBytes * global * _shape.KvHeads;
+            return new KvMemory(bytes, rowPerToken + indexPerToken, _shape.Layers, _shape.KvHeads) { OffloadedBytes = offloaded };
         }
     }
 
@@ -128,7 +141,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
         _window[layer] = null;
     }
 
-    void Press(int layer, HeadStore[] stores)
+    void Press(int layer, IKvStore[] stores)
     {
         int hd = _shape.HeadDim, g = _shape.GroupSize, qDim = _shape.Heads * hd;
         int rows = _window[layer]?.Count ?? 0;
@@ -231,22 +244,26 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace
                 attention.Run(store, 0, visible, null, q, g, output, s.AttnSoftcap);
                 return;
             }
+            // Always attended: the sinks (the first positions), and a tail — the rows appended since the boundary (the
+            // most recent RecentCap) and the local window (positions less than LocalWindow behind this one). The
+            // selector chooses among the rows between.
             int forcedStart = Math.Max(store.PromptCount, visible - c._o.RecentCap);
+            if (c._o.LocalWindow > 0) forcedStart = Math.Min(forcedStart, store.CountUpTo(pos - c._o.LocalWindow));
             int candidates = Math.Min(forcedStart, visible);
+            int sinks = Math.Min(c._o.Sinks > 0 ? store.CountUpTo(c._o.Sinks - 1) : 0, candidates);
             var slots = t_slots ??= [];
             slots.Clear();
-            int k = c._o.Budget.Resolve(pos + 1, candidates);
-            Span<float> qbar = stackalloc float[hd];
-            s.GroupMean(new ReadOnlySpan<float>(Q + row * qDim, qDim), kvHead, qbar);
+            for (int t = 0; t < sinks; t++) slots.Add(t);
+            int k = c._o.Budget.Resolve(pos + 1, candidates - sinks);
             // Selection ignores the soft-cap: it is monotonic, so the top-K by raw score is the top-K by capped score.
-            int picked = k > 0 ? selector.Select(store, qbar, candidates, k, pos, slots) : 0;
+            int picked = k > 0 ? selector.Select(store, new ReadOnlySpan<float>(q, g * hd), sinks, candidates, k, pos, slots) : 0;
             for (int t = forcedStart; t < visible; t++) slots.Add(t);
             attention.Run(store, 0, 0, slots, q, g, output, s.AttnSoftcap);
             if (c._o.Trace && row == Rows - 1)   // several rows of one call race for the slot: the last row's record is kept
                 c._trace[Layer, kvHead] = new SelectionRecord(pos,
-                    Enumerable.Range(0, candidates).Select(store.PositionOf).ToArray(),
-                    slots.Take(picked).Select(store.PositionOf).ToArray(),
-                    Enumerable.Range(forcedStart, Math.Max(0, visible - forcedStart)).Select(store.PositionOf).ToArray());
+                    Enumerable.Range(sinks, candidates - sinks).Select(store.PositionOf).ToArray(),
+                    slots.Skip(sinks).Take(picked).Select(store.PositionOf).ToArray(),
+                    Enumerable.Range(0, sinks).Concat(Enumerable.Range(forcedStart, Math.Max(0, visible - forcedStart))).Select(store.PositionOf).ToArray());
         }
     }
 }

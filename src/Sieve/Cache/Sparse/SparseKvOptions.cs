@@ -18,5 +18,11 @@ public sealed record SparseKvOptions
     public int DenseLayers { get; init; }
     /// <summary>Prefill queries kept per layer for the press (SnapKV's observation window).</summary>
     public int ObservationWindow { get; init; } = 64;
+    /// <summary>The first this many positions are always attended under a selector and never offered to it (A²ATS's 8 sinks).</summary>
+    public int Sinks { get; init; }
+    /// <summary>A decode row always attends the positions less than this far behind it (A²ATS's local window of 64), besides <see cref="RecentCap"/>.</summary>
+    public int LocalWindow { get; init; }
+    /// <summary>Where the full-precision rows live: RAM (the default) or an offloaded tier (<c>--kv-offload DIR</c>).</summary>
+    public Storage.IKvTierFactory Tier { get; init; } = Storage.MemoryTier.Instance;
     public bool Trace { get; init; }
 }

@@ -1,0 +1,10 @@
+namespace Sieve.Cache.Sparse;
+
+/// <summary>A selector head that holds per-token index data (codes) reports it, so the cache's memory is read off real buffers.</summary>
+public interface IIndexMemory
+{
+    /// <summary>Bytes the index holds now (its per-token buffers; shared tables such as codebooks excluded).</summary>
+    long IndexBytes { get; }
+    /// <summary>Index bytes one more token costs this head.</summary>
+    double IndexBytesPerToken { get; }
+}
