@@ -16,8 +16,13 @@ namespace Sieve.Cli.Commands;
 /// <param name="KvBytes">The B caches together, full.</param>
 sealed record BatchedTiming(int Parallel, int Prompt, int Gen, int StepRows, int PrefillSteps, double[] PrefillSeconds, double[] DecodeSeconds, long KvBytes)
 {
-    /// <summary>llama-batched-bench's N_KV: positions held by all sequences at the end (B × (PP + TG)).</summary>
-    public long NKv => (long)Parallel * (Prompt + Gen);
+    /// <summary>Positions each sequence held before its prompt (-d).</summary>
+    public int Depth { get; init; }
+    /// <summary>The B caches' rows in an offloaded tier (files), not in <see cref="KvBytes"/>.</summary>
+    public long OffloadedBytes { get; init; }
+
+    /// <summary>llama-batched-bench's N_KV: positions held by all sequences at the end (B × (depth + PP + TG)).</summary>
+    public long NKv => (long)Parallel * (Depth + Prompt + Gen);
 
     /// <summary>Aggregate prefill tokens/s of each repetition: B × PP / T_PP.</summary>
     public double[] PrefillSpeeds => Speeds((long)Parallel * Prompt, PrefillSeconds);
@@ -25,8 +30,8 @@ sealed record BatchedTiming(int Parallel, int Prompt, int Gen, int StepRows, int
     /// <summary>Aggregate decode tokens/s of each repetition: B × TG / T_TG.</summary>
     public double[] DecodeSpeeds => Speeds((long)Parallel * Gen, DecodeSeconds);
 
-    /// <summary>All positions over the whole time of each repetition: N_KV / (T_PP + T_TG).</summary>
-    public double[] TotalSpeeds => Speeds(NKv, PrefillSeconds.Zip(DecodeSeconds, (a, b) => a + b).ToArray());
+    /// <summary>All positions run over the whole time of each repetition: B × (PP + TG) / (T_PP + T_TG) (N_KV / T without a depth).</summary>
+    public double[] TotalSpeeds => Speeds((long)Parallel * (Prompt + Gen), PrefillSeconds.Zip(DecodeSeconds, (a, b) => a + b).ToArray());
 
     public double PrefillTime => PrefillSeconds.Average();
     public double DecodeTime => DecodeSeconds.Average();
@@ -93,11 +98,11 @@ static class BatchedBench
     /// scratch and the B logit rows must fit in memory (estimated for dense caches, whose size is known up front),
     /// so that a large B ends as an error naming it rather than an allocation failure.
     /// </summary>
-    public static void Check(ModelConfig c, KvCacheSpec spec, int[] parallel, int prompt, int gen, int stepRows)
+    public static void Check(ModelConfig c, KvCacheSpec spec, int[] parallel, int prompt, int gen, int stepRows, int depth = 0)
     {
-        long positions = (long)prompt + gen;
+        long positions = (long)depth + prompt + gen;
         if (positions > c.ContextLength)
-            throw new ArgumentException($"-p {prompt} -n {gen}: each sequence holds {positions} positions, more than the model's context of {c.ContextLength}");
+            throw new ArgumentException($"{(depth > 0 ? $"-d {depth} " : "")}-p {prompt} -n {gen}: each sequence holds {positions} positions, more than the model's context of {c.ContextLength}");
         if (!spec.IsDense) return;
         int element = spec.Method == "dense-f16" ? 2 : 4;
         int b = parallel.Max();
@@ -116,12 +121,17 @@ static class BatchedBench
     /// repetition and reused, as llama-batched-bench clears its KV cache. <paramref name="options"/> go with every
     /// timed segment (tests count rows through a hook).
     /// </summary>
-    public static BatchedTiming Measure(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int repetitions, ForwardOptions? options = null, int seed = 7)
+    /// <param name="depth">Positions every sequence holds before its prompt (llama-bench's -d): one cache is filled
+    /// (synthetically or by a prefill of random tokens), crosses the prefill/decode boundary once, and is copied into
+    /// the others — the A²ATS reference's "one prompt expanded to batch size B" — so a 32K point does not code B
+    /// prompts' keys B times. Each repetition truncates back to the depth.</param>
+    public static BatchedTiming Measure(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int repetitions, ForwardOptions? options = null, int seed = 7,
+        int depth = 0, bool synthetic = true)
     {
         if (parallel < 1 || parallel > runner.MaxTokens)
             throw new ArgumentException($"--batch {parallel}: a decode step of {parallel} rows needs a runner of at least that many rows (this one has {runner.MaxTokens})");
         if (prompt < 0 || gen < 0 || prompt + gen == 0) throw new ArgumentException($"-p {prompt} -n {gen}: nothing to measure");
-        var pass = new Pass(runner, spec, parallel, prompt, gen, seed);
+        using var pass = new Pass(runner, spec, parallel, prompt, gen, seed, depth, synthetic);
         // Warm-up: the same code over the same caches, shortened. Without it the first repetition's prefill ran at a
         // third of the later ones' speed (stories260K, -p 8: JIT and first touches), and bench/batched.sh times one
         // repetition a process.
@@ -131,17 +141,20 @@ static class BatchedBench
         int prefillSteps = 0;
         for (int r = 0; r < repetitions; r++)
             (prefillSteps, prefillSeconds[r], decodeSeconds[r]) = pass.Run(prompt, gen, options);
-        return new BatchedTiming(parallel, prompt, gen, runner.MaxTokens, prefillSteps, prefillSeconds, decodeSeconds, pass.KvBytes);
+        return new BatchedTiming(parallel, prompt, gen, runner.MaxTokens, prefillSteps, prefillSeconds, decodeSeconds, pass.KvBytes)
+        {
+            Depth = depth, OffloadedBytes = pass.OffloadedBytes,
+        };
     }
 
     /// <summary>Prompt tokens per sequence in the warm-up: enough for a multi-row step, a small share of a real prompt.</summary>
     const int WarmUpPrompt = 16;
 
     /// <summary>B sequences' caches, prompts and step buffers, reused by every repetition.</summary>
-    sealed class Pass
+    sealed class Pass : IDisposable
     {
         readonly ForwardRunner _runner;
-        readonly int _parallel;
+        readonly int _parallel, _depth;
         readonly int[][] _prompts;
         readonly int[] _first;      // with -p 0, decode starts from these
         readonly IKvCache[] _caches;
@@ -150,14 +163,15 @@ static class BatchedBench
         readonly int[] _done;       // prompt tokens run, per sequence
         readonly int[] _next;       // the token each sequence decodes next
 
-        public Pass(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int seed)
+        public Pass(ForwardRunner runner, KvCacheSpec spec, int parallel, int prompt, int gen, int seed, int depth, bool synthetic)
         {
-            _runner = runner; _parallel = parallel;
+            _runner = runner; _parallel = parallel; _depth = depth;
             int vocab = runner.Config.VocabSize;
             var rng = new Random(seed);
             _prompts = Enumerable.Range(0, parallel).Select(_ => Enumerable.Range(0, prompt).Select(_ => rng.Next(vocab)).ToArray()).ToArray();
             _first = Enumerable.Range(0, parallel).Select(_ => rng.Next(vocab)).ToArray();
-            _caches = Enumerable.Range(0, parallel).Select(_ => runner.CreateCache(spec, prompt + gen)).ToArray();
+            _caches = Enumerable.Range(0, parallel).Select(_ => runner.CreateCache(spec, depth + prompt + gen + 1)).ToArray();
+            if (depth > 0) Fill(synthetic, rng.Next(vocab));
             _segments = new BatchSegment[parallel];
             _slot = new int[parallel];
             _done = new int[parallel];
@@ -165,11 +179,39 @@ static class BatchedBench
         }
 
         public long KvBytes => _caches.Sum(c => c.Memory.Bytes);
+        public long OffloadedBytes => _caches.Sum(c => c.Memory.OffloadedBytes);
+
+        public void Dispose()
+        {
+            foreach (var c in _caches) (c as IDisposable)?.Dispose();
+        }
+
+        /// <summary>The depth: fill the first cache, cross its boundary with one decode row, then copy it into the others.</summary>
+        void Fill(bool synthetic, int token)
+        {
+            var first = _caches[0];
+            if (synthetic) Sieve.Eval.KvBenchmark.FillSynthetic(_runner, first, _depth);
+            else Sieve.Eval.KvBenchmark.FillPrefill(_runner, first, _depth);
+            _runner.Decode(token, _depth, first);
+            first.Truncate(_depth);
+            for (int s = 1; s < _parallel; s++)
+            {
+                switch (_caches[s], first)
+                {
+                    case (Sieve.Cache.Sparse.SparseKvCache mine, Sieve.Cache.Sparse.SparseKvCache theirs): mine.CopyFrom(theirs); break;
+                    case (DenseKvCache mine, DenseKvCache theirs): mine.CopyPrefixFrom(theirs, _depth); break;
+                    default:
+                        if (synthetic) Sieve.Eval.KvBenchmark.FillSynthetic(_runner, _caches[s], _depth);
+                        else Sieve.Eval.KvBenchmark.FillPrefill(_runner, _caches[s], _depth);
+                        break;
+                }
+            }
+        }
 
         /// <summary>Empties the caches, prefills the first <paramref name="prompt"/> tokens of each prompt, decodes <paramref name="gen"/> steps.</summary>
         public (int PrefillSteps, double PrefillSeconds, double DecodeSeconds) Run(int prompt, int gen, ForwardOptions? options)
         {
-            foreach (var c in _caches) c.Truncate(0);
+            foreach (var c in _caches) c.Truncate(_depth);
             Array.Clear(_done);
             _first.CopyTo(_next, 0);
             int steps = 0;
@@ -182,7 +224,7 @@ static class BatchedBench
                 {
                     int take = Math.Min(prompt - _done[s], room);
                     bool last = _done[s] + take == prompt;
-                    _segments[count] = BatchSegment.Prefill(_caches[s], _prompts[s].AsMemory(_done[s], take), _done[s], lastLogits: last, options);
+                    _segments[count] = BatchSegment.Prefill(_caches[s], _prompts[s].AsMemory(_done[s], take), _depth + _done[s], lastLogits: last, options);
                     _slot[count++] = s;
                     _done[s] += take;
                     room -= take;
@@ -199,7 +241,7 @@ static class BatchedBench
             for (int i = 0; i < gen; i++)
             {
                 for (int s = 0; s < _parallel; s++)
-                    _segments[s] = new BatchSegment(_caches[s], _next.AsMemory(s, 1), prompt + i, ForwardStage.Decode, 0, options);
+                    _segments[s] = new BatchSegment(_caches[s], _next.AsMemory(s, 1), _depth + prompt + i, ForwardStage.Decode, 0, options);
                 _runner.Run(_segments);
                 for (int s = 0; s < _parallel; s++) _next[s] = TensorPrimitives.IndexOfMax(_runner.Logits(s));
             }
@@ -245,12 +287,12 @@ static class BatchedBench
             {
                 ["model_type"] = x.Model, ["model_filename"] = x.Model, ["weight_type"] = x.Type, ["type_k"] = kvType, ["type_v"] = kvType,
                 ["kv"] = x.Kv, ["budget"] = x.Budget, ["n_threads"] = x.Threads, ["n_batch"] = t.StepRows, ["n_ubatch"] = t.StepRows,
-                ["is_pp_shared"] = 0, ["n_prompt"] = t.Prompt, ["n_gen"] = t.Gen, ["n_depth"] = 0, ["n_parallel"] = t.Parallel,
+                ["is_pp_shared"] = 0, ["n_prompt"] = t.Prompt, ["n_gen"] = t.Gen, ["n_depth"] = t.Depth, ["n_parallel"] = t.Parallel,
                 ["n_kv"] = t.NKv, ["prefill_steps"] = t.PrefillSteps, ["repetitions"] = t.PrefillSeconds.Length,
                 ["t_pp"] = t.PrefillTime, ["speed_pp"] = BatchedTiming.Mean(t.PrefillSpeeds), ["stddev_pp"] = BatchedTiming.StdDev(t.PrefillSpeeds), ["samples_pp"] = t.PrefillSpeeds,
                 ["t_tg"] = t.DecodeTime, ["speed_tg"] = BatchedTiming.Mean(t.DecodeSpeeds), ["stddev_tg"] = BatchedTiming.StdDev(t.DecodeSpeeds), ["samples_tg"] = t.DecodeSpeeds,
                 ["t"] = t.PrefillTime + t.DecodeTime, ["speed"] = BatchedTiming.Mean(t.TotalSpeeds),
-                ["ms_per_step"] = t.StepMs, ["kv_bytes"] = t.KvBytes,
+                ["ms_per_step"] = t.StepMs, ["kv_bytes"] = t.KvBytes, ["kv_offloaded_bytes"] = t.OffloadedBytes,
             };
         });
         Console.WriteLine(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));

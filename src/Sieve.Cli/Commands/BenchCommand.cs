@@ -49,7 +49,7 @@ static class BenchCommand
             if (p == 0 && n == 0) throw new ArgumentException("-p 0 -n 0: nothing to measure (give -p or -n a token count above 0)");
             var depths = Depths(r.GetValue(depth)!);
             int[]? parallel = r.GetValue(batch) is { } bs ? BatchedBench.Parse(bs) : null;
-            if (parallel != null && depths.Any(d => d > 0)) throw new ArgumentException("-d: not available with --batch (every sequence starts empty, as in llama-batched-bench)");
+            if (parallel != null && depths.Length > 1) throw new ArgumentException("-d: one depth with --batch (every sequence holds it before its prompt)");
             if (parallel != null && r.GetValue(bandwidth)) throw new ArgumentException("--bandwidth: not available with --batch");
             if (parallel != null && (r.GetValue(sparsity.Method) != null || r.GetValue(sparsity.Args.File) != null))
                 throw new ArgumentException("--sparsity-file / --sparsity-method: not available with --batch");
@@ -70,7 +70,7 @@ static class BenchCommand
                 // requested depth needs it.
                 var config = preset.ToConfig() with { ContextLength = (int)Math.Max(Math.Max(4096, preset.Context), depths.Max() + (long)p + n + 1) };
                 // Before the weights are built: llama-8b takes a while to build, only to fail on the KV memory of a large B.
-                if (parallel != null && r.GetValue(save) == null) foreach (var spec in batchSpecs) BatchedBench.Check(config, spec, parallel, p, n, BatchedBench.StepRows(parallel));
+                if (parallel != null && r.GetValue(save) == null) foreach (var spec in batchSpecs) BatchedBench.Check(config, spec, parallel, p, n, BatchedBench.StepRows(parallel), depths[0]);
                 Status($"building random {preset.Name} {wtype} weights");
                 var weights = RandomWeights.Create(config, wtype);
                 if (r.GetValue(save) is { } savePath)
@@ -101,7 +101,7 @@ static class BenchCommand
             var popPlan = pop.Read(r, tf.Config.LayerCount, shapeName ?? PopArgs.ModelName(path!));
             if (popPlan != null && parallel != null) throw new ArgumentException("--pop: not available with --batch");
             if (popPlan != null) Status($"{popPlan}; pp runs under it, tg runs every layer");
-            if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json));
+            if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json), depths[0], synthetic);
             CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
             // Activation sparsity: each set is paired with a dense row of the same test run beside it (dense first for
             // even sets, after for odd ones: ABBA), so each ratio comes from two neighbouring runs of one process.
@@ -177,21 +177,23 @@ static class BenchCommand
     }
 
     /// <summary>--batch: every KV method (and budget) × every B, printed as llama-batched-bench does; memory on stderr.</summary>
-    static int Batched(ForwardRunner tf, List<Sieve.Cache.KvCacheSpec> specs, string name, string typeName, int[] parallel, int p, int n, int rep, bool json)
+    static int Batched(ForwardRunner tf, List<Sieve.Cache.KvCacheSpec> specs, string name, string typeName, int[] parallel, int p, int n, int rep, bool json,
+        int depth, bool synthetic)
     {
-        foreach (var spec in specs) BatchedBench.Check(tf.Config, spec, parallel, p, n, tf.MaxTokens);
+        foreach (var spec in specs) BatchedBench.Check(tf.Config, spec, parallel, p, n, tf.MaxTokens, depth);
         var results = new List<BatchedResult>();
         foreach (var spec in specs)
             foreach (int b in parallel)
             {
-                Status($"{spec}: B {b}, pp{p} + tg{n} each × {rep}");
-                var timing = BatchedBench.Measure(tf, spec, b, p, n, rep);
+                Status($"{spec}: B {b}, {(depth > 0 ? $"depth {depth} + " : "")}pp{p} + tg{n} each × {rep}");
+                var timing = BatchedBench.Measure(tf, spec, b, p, n, rep, depth: depth, synthetic: synthetic);
                 results.Add(new BatchedResult(name, typeName, spec.Method, spec.IsDense ? "" : spec.Budget.ToString(), tf.Pool.ThreadCount, timing));
             }
         if (json) BatchedBench.PrintJson(results); else BatchedBench.PrintTable(results, rep);
         string MiB(long bytes) => $"{bytes / 1048576.0:F1} MiB";
         var largest = results.MaxBy(x => x.Timing.KvBytes)!.Timing;
-        Status($"largest KV of the run {MiB(largest.KvBytes)} ({largest.Parallel} sequences × {MiB(largest.KvBytes / largest.Parallel)})"
+        Status($"largest KV of the run {MiB(largest.KvBytes)} in RAM ({largest.Parallel} sequences × {MiB(largest.KvBytes / largest.Parallel)})"
+            + (largest.OffloadedBytes > 0 ? $", {MiB(largest.OffloadedBytes)} offloaded" : "")
             + (ProcessMemory.PeakResidentBytes is { } peak ? $"; peak resident {MiB(peak)}" : ""));
         return 0;
     }

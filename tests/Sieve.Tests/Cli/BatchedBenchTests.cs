@@ -132,8 +132,30 @@ public class BatchedBenchTests
         var line = Assert.Single(ctx.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => !l.StartsWith("bench: "));
         Assert.Equal("error: -p 2000 -n 100: each sequence holds 2100 positions, more than the model's context of 2048", line);
 
-        var depth = CliRunner.Run(["bench", "-m", Model, "--batch", "2", "-p", "8", "-n", "8", "-d", "16"]);
-        Assert.Equal(1, depth.ExitCode);
-        Assert.StartsWith("error: -d:", depth.Stderr);
+        var depths = CliRunner.Run(["bench", "-m", Model, "--batch", "2", "-p", "8", "-n", "8", "-d", "16,32"]);
+        Assert.Equal(1, depths.ExitCode);
+        Assert.StartsWith("error: -d:", depths.Stderr);
+        var deep = CliRunner.Run(["bench", "-m", Model, "--batch", "2", "-p", "8", "-n", "100", "-d", "2000", "-r", "1"]);
+        Assert.Equal(1, deep.ExitCode);
+        Assert.Contains("error: -d 2000 -p 8 -n 100: each sequence holds 2108 positions", deep.Stderr);
+    }
+
+    [Theory]
+    [InlineData("quest")]
+    [InlineData("dense")]
+    public void ADepthIsFilledOnceAndCopiedIntoEverySequence(string kv)
+    {
+        // llama-bench's -d with llama-batched-bench's B: every sequence holds 64 positions before its 4 prompt tokens.
+        var run = CliRunner.Run(["bench", "-m", Model, "--batch", "1,3", "-d", "64", "-p", "4", "-n", "4", "-r", "1", "--kv", kv, "--budget", "16", "--json"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(run.Stdout);
+        Assert.Equal(2, doc.RootElement.GetArrayLength());
+        foreach (var rec in doc.RootElement.EnumerateArray())
+        {
+            Assert.Equal(64, rec.GetProperty("n_depth").GetInt32());
+            int b = rec.GetProperty("n_parallel").GetInt32();
+            Assert.Equal(b * (64 + 4 + 4), rec.GetProperty("n_kv").GetInt32());
+            Assert.True(rec.GetProperty("speed_tg").GetDouble() > 0);
+        }
     }
 }

@@ -74,4 +74,30 @@ public class RopeTests
         float lastFreq = 1f / MathF.Pow(500000f, 126f / 128f);
         Assert.Equal(MathF.Cos(pos * lastFreq / 8), b[63], 4);
     }
+
+    [Theory]
+    [InlineData(RopeStyle.Interleaved, false)]
+    [InlineData(RopeStyle.Neox, false)]
+    [InlineData(RopeStyle.Neox, true)]
+    public void TheInverseUndoesTheRotationAndComposesToADistance(RopeStyle style, bool llama3)
+    {
+        // A²ATS's windowed RoPE: R_W·R_−m·(R_m q) = R_W q, and R_−n(R_n k) = k, from the same tables.
+        var rope = new Rope(Config(style, headDim: 16, scaling: llama3 ? new RopeScaling(8, 1, 4, 8192) : null));
+        var rng = new Random(7);
+        var x = Enumerable.Range(0, 32).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        foreach (int pos in new[] { 0, 1, 63, 2048, 30000 })
+        {
+            var y = (float[])x.Clone();
+            rope.Apply(y, 2, pos);
+            rope.ApplyInverse(y, 2, pos);
+            for (int i = 0; i < x.Length; i++) Assert.Equal(x[i], y[i], 1e-5);
+            var viaInverse = (float[])x.Clone();
+            rope.Apply(viaInverse, 2, pos);
+            rope.ApplyInverse(viaInverse, 2, pos);
+            rope.Apply(viaInverse, 2, 2048);
+            var direct = (float[])x.Clone();
+            rope.Apply(direct, 2, 2048);
+            for (int i = 0; i < x.Length; i++) Assert.Equal(direct[i], viaInverse[i], 1e-5);
+        }
+    }
 }

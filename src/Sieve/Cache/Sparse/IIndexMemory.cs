@@ -8,3 +8,9 @@ public interface IIndexMemory
     /// <summary>Index bytes one more token costs this head.</summary>
     double IndexBytesPerToken { get; }
 }
+
+/// <summary>A selector head whose index can be copied from another head's (one prompt's cache expanded to B sequences) rather than rebuilt.</summary>
+public interface ICopyableIndex
+{
+    void CopyFrom(IHeadSelector source);
+}

@@ -131,11 +131,11 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
         if (_o.Selector != null && layer >= _o.DenseLayers)
         {
             var selectors = new IHeadSelector[stores.Length];
-            for (int h = 0; h < stores.Length; h++)
-            {
-                selectors[h] = _o.Selector.CreateHead(layer, h);
-                selectors[h].Build(stores[h]);
-            }
+            for (int h = 0; h < stores.Length; h++) selectors[h] = _o.Selector.CreateHead(layer, h);
+            // Heads index in parallel: A²ATS codes a 32K prompt's keys here, ~4096·d MACs a key and head.
+            var build = new BuildWork(selectors, stores);
+            if (_pool != null && stores.Length > 1) _pool.Run(build, stores.Length, grain: 1);
+            else build.Execute(0, stores.Length);
             _selectors[layer] = selectors;
         }
         _window[layer] = null;
@@ -200,6 +200,50 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
         _work.Run(layer, startPos, count, q, output);
     }
 
+    /// <summary>
+    /// Becomes a copy of <paramref name="source"/> (rows, boundary state and selector indexes): the A²ATS reference
+    /// benchmark's "one prompt expanded to batch size B", without coding B prompts' keys B times. The source must
+    /// have this cache's shape and method; rows are copied through the stores, so a tier writes its own file.
+    /// </summary>
+    public void CopyFrom(SparseKvCache source)
+    {
+        if (source._shape.Layers != _shape.Layers || source._shape.KvDim != _shape.KvDim || source.Capacity > Capacity ||
+            source._o.Selector?.GetType() != _o.Selector?.GetType() || source._o.Press?.GetType() != _o.Press?.GetType())
+            throw new ArgumentException("the source cache has another shape or method");
+        Truncate(0);
+        var key = new float[_shape.HeadDim];
+        var value = new float[_shape.HeadDim];
+        for (int l = 0; l < _shape.Layers; l++)
+        {
+            if (_shape.WindowLimits(l)) continue;
+            for (int h = 0; h < _shape.KvHeads; h++)
+            {
+                IKvStore from = source._stores[l][h], to = _stores[l][h];
+                for (int t = 0; t < from.Count; t++)
+                {
+                    from.ReadKeys(t, 1, key);
+                    from.ReadValues(t, 1, value);
+                    to.Add(from.PositionOf(t), key, value);
+                }
+                to.PromptCount = from.PromptCount;
+            }
+            _crossed[l] = source._crossed[l];
+            if (source._selectors[l] is { } theirs)
+            {
+                var mine = new IHeadSelector[theirs.Length];
+                for (int h = 0; h < mine.Length; h++)
+                {
+                    mine[h] = _o.Selector!.CreateHead(l, h);
+                    if (mine[h] is ICopyableIndex copy) copy.CopyFrom(theirs[h]);
+                    else mine[h].Build(_stores[l][h]);
+                }
+                _selectors[l] = mine;
+            }
+        }
+        if (_slidingStore != null) _slidingStore.CopyPrefixFrom(source._slidingStore!, source._length);
+        _length = source._length;
+    }
+
     public void Truncate(int length)
     {
         if (length >= _length) return;
@@ -221,6 +265,14 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
         }
         _slidingStore?.Truncate(length);   // after the global layers, which may refuse (a pressed prompt)
         _length = length;
+    }
+
+    sealed class BuildWork(IHeadSelector[] selectors, IKvStore[] stores) : IRangeWork
+    {
+        public void Execute(int start, int end)
+        {
+            for (int h = start; h < end; h++) selectors[h].Build(stores[h]);
+        }
     }
 
     /// <summary>One (row, KV head) per item: choose the rows, then exact attention for the group's query heads.</summary>
