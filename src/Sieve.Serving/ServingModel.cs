@@ -82,6 +82,8 @@ public sealed class ServingModel : IDisposable
                 // The method's other settings are the server's command line (`--dense-set`, `--recent`, …).
                 DenseSet = cache.DenseSet, RecentCap = cache.RecentCap, DenseLayers = cache.DenseLayers, AdaptiveHeadBudgets = cache.AdaptiveHeadBudgets,
                 Sinks = cache.Sinks, Window = cache.Window, Element = cache.Element,
+                // --kv-offload reaches the methods that keep full-precision rows; dense (F32) and Self-Indexing keep theirs in RAM.
+                Tier = ext.Kv == "dense" || ext.Kv.StartsWith("selfindex") ? null : cache.Tier,
             }; }
             catch (ArgumentException e) { throw ApiException.Invalid($"'sieve': {e.Message}", ext.Budget != null ? "sieve.budget" : "sieve.kv"); }
         }

@@ -36,7 +36,7 @@ static class ChatCommand
             var sparse = sparsity.Read(r, m.Transformer, PopArgs.ModelName(r.GetValue(model)!));
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
-            if (spec.Method != "dense") generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
+            if (spec.Method != "dense" || spec.Tier != null) generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
             int context = CommonOptions.Context(r.GetValue(ctx), m.Config.ContextLength);
             int maxTokens = r.GetValue(n) < 0 ? int.MaxValue : r.GetValue(n);
             var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = sampling.Read(r), ContextLength = context };
@@ -47,7 +47,7 @@ static class ChatCommand
             if (r.GetValue(system) is { Length: > 0 } s) history.AddSystem(s);
             // One sequence for the whole conversation: each turn prefills only what its prompt does not share with
             // the cached one (the new user message and template markers), as llama-server's slots reuse their cache.
-            var sequence = generator.CreateSequence(context, SparsityArgs.Compose(pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)), sparse));
+            using var sequence = generator.CreateSequence(context, SparsityArgs.Compose(pop.Forward(r, m.Config.LayerCount, PopArgs.ModelName(r.GetValue(model)!)), sparse));
             bool interactive = !Console.IsInputRedirected;
             string seed = sampling.RandomSeed is { } rs ? $", random seed {rs}" : "";
             Console.Error.WriteLine($"sieve chat: {Path.GetFileName(m.Checkpoint.Path.TrimEnd('/'))}, template {format.Family}{seed}; /exit to quit");

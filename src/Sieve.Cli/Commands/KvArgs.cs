@@ -23,8 +23,13 @@ sealed class KvArgs
     public readonly Option<int> Window = new Option<int>("--window") { Description = "snapkv: observation window; selfindex-hamming: queries for the median", DefaultValueFactory = _ => 64 }.AtLeast(1);
     public readonly Option<bool> Adaptive = new("--adaptive-heads") { Description = "presses: AdaKV head-wise budgets" };
     public readonly Option<string> KvType = new("--kv-type") { Description = "Storage of the full-precision sparse methods: f16 or f32", DefaultValueFactory = _ => "f16" };
+    public readonly Option<string?> Offload = new("--kv-offload")
+    {
+        Description = "Keep the full-precision keys and values of the sparse methods in a memory-mapped file in DIR (private, removed when the sequence ends); only what a step selects is read back",
+        HelpName = "DIR",
+    };
 
-    public IEnumerable<Option> All => [Kv, Budget, DenseSet, Recent, DenseLayers, Sinks, Window, Adaptive, KvType];
+    public IEnumerable<Option> All => [Kv, Budget, DenseSet, Recent, DenseLayers, Sinks, Window, Adaptive, KvType, Offload];
 
     public KvCacheSpec Read(ParseResult r, string? method = null, string? budget = null) => KvCacheSpec.Parse(method ?? r.GetValue(Kv)!, budget ?? r.GetValue(Budget)) with
     {
@@ -40,5 +45,13 @@ sealed class KvArgs
             "f32" => Sieve.Cache.Sparse.KvElement.F32,
             var t => throw new ArgumentException($"--kv-type: '{t}' is not f16 or f32"),
         },
+        Tier = r.GetValue(Offload) is { } dir ? Checked(new Sieve.Cache.Storage.KvOffload(dir)) : null,
     };
+
+    /// <summary>A directory that cannot hold the files is refused before the model loads its first cache.</summary>
+    static Sieve.Cache.Storage.KvOffload Checked(Sieve.Cache.Storage.KvOffload offload)
+    {
+        offload.CheckDirectory();
+        return offload;
+    }
 }

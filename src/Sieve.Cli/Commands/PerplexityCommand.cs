@@ -50,7 +50,8 @@ static class PerplexityCommand
             var result = KvPerplexity.Evaluate(runner, tokens, p, spec, baseRows, computeBase: r.GetValue(saveBase) == null, fidelity: r.GetValue(fidelity), options: forward);
             if (r.GetValue(saveBase) is string save)
             {
-                KvPerplexity.SaveBase(save, tokens, p, KvPerplexity.LogProbs(runner, tokens, p, runner.CreateCache(spec, n), forward));
+                var cache = runner.CreateCache(spec, n);
+                using (cache as IDisposable) KvPerplexity.SaveBase(save, tokens, p, KvPerplexity.LogProbs(runner, tokens, p, cache, forward));
                 Console.Error.WriteLine($"sieve: wrote the KL base to {save}");
             }
             Print(result, r.GetValue(json), popPlan, sparse);

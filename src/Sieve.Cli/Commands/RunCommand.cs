@@ -35,7 +35,7 @@ static class RunCommand
             var sparse = sparsity.Read(r, m.Transformer, PopArgs.ModelName(r.GetValue(model)!));
             var generator = m.CreateGenerator();
             var spec = kv.Read(r);
-            if (spec.Method != "dense") generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
+            if (spec.Method != "dense" || spec.Tier != null) generator.CacheFactory = capacity => generator.Runner.CreateCache(spec, capacity);
             var options = new GenerationOptions
             {
                 MaxTokens = r.GetValue(n) < 0 ? int.MaxValue : r.GetValue(n),

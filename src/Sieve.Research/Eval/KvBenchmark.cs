@@ -65,7 +65,9 @@ public static class KvBenchmark
     public static KvSpeedResult Decode(ForwardRunner model, KvCacheSpec spec, string modelName, string type, int depth, int nGen, int repetitions, bool synthetic,
         ForwardOptions? options = null)
     {
-        var timed = new TimedKvCache(model.CreateCache(spec, depth + nGen + 1));
+        var inner = model.CreateCache(spec, depth + nGen + 1);
+        using var owned = inner as IDisposable;   // an offloaded cache's file goes when the measurement ends
+        var timed = new TimedKvCache(inner);
         if (depth > 0) { if (synthetic) FillSynthetic(model, timed, depth); else FillPrefill(model, timed, depth); }
         var tokens = RandomTokens(model.Config.VocabSize, nGen, 7);
         model.Decode(tokens[0], depth, timed, options);   // warm-up: crosses the boundary (compression, indexing) and JIT-compiles
@@ -90,6 +92,7 @@ public static class KvBenchmark
         ForwardOptions? options = null)
     {
         var cache = model.CreateCache(spec, depth + nPrompt);
+        using var owned = cache as IDisposable;
         if (depth > 0) { if (synthetic) FillSynthetic(model, cache, depth); else FillPrefill(model, cache, depth); }
         var tokens = RandomTokens(model.Config.VocabSize, nPrompt, 7);
         model.Ingest(tokens, depth, cache, options);   // warm-up

@@ -46,6 +46,7 @@ public static class KvPerplexity
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var shape = KvCacheShape.Of(model.Config, tokens.Count);
         var cache = createCache(fidelity);
+        using var owned = cache as IDisposable;   // an offloaded cache's file goes when the evaluation ends
         var probe = fidelity ? new KvFidelity(cache, shape) : null;
         var rows = LogProbs(model, tokens, prefix, probe ?? cache, options);
         double seconds = clock.Elapsed.TotalSeconds;

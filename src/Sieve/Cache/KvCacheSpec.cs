@@ -30,6 +30,9 @@ public sealed record KvCacheSpec
     public Sparse.KvElement Element { get; init; } = Sparse.KvElement.F16;
     /// <summary>Record selections for fidelity metrics.</summary>
     public bool Trace { get; init; }
+    /// <summary>Where the full-precision sparse methods keep their rows (<c>--kv-offload DIR</c>: a file tier); null: RAM.</summary>
+    public Storage.IKvTierFactory? Tier { get; init; }
+    Storage.IKvTierFactory TierOrRam => Tier ?? Storage.MemoryTier.Instance;
 
     public bool IsDense => Method is "dense" or "dense-f16";
     public bool IsPress => Method is "streamingllm" or "snapkv" or "knorm";
@@ -42,8 +45,10 @@ public sealed record KvCacheSpec
 
     public IKvCache Create(KvCacheShape shape, WorkerPool? pool) => Method switch
     {
+        _ when Tier != null && (Method == "dense" || Method.StartsWith("selfindex")) => throw new ArgumentException(Method == "dense"
+            ? "--kv-offload: the dense cache keeps F32 rows in RAM; offload the F16 one: --kv dense-f16" : $"--kv-offload: the {Method} cache keeps no full-precision rows to offload"),
         "dense" => new DenseKvCache(shape, pool),
-        "dense-f16" => new SparseKvCache(shape, new SparseKvOptions { Element = KvElement.F16 }, pool),
+        "dense-f16" => new SparseKvCache(shape, new SparseKvOptions { Element = KvElement.F16, Tier = TierOrRam }, pool),
         "selfindex" or "selfindex-hamming" or "selfindex-random" or "selfindex-f16" => new SelfIndexKvCache(shape, new SelfIndexOptions
         {
             Budget = Budget, DenseSet = DenseSet, RecentCap = RecentCap, Trace = Trace, QueryWindow = Window,
@@ -52,13 +57,13 @@ public sealed record KvCacheSpec
         }, pool),
         "quest" or "exact-topk" or "random" => new SparseKvCache(shape, new SparseKvOptions
         {
-            Element = Element, Budget = Budget, RecentCap = RecentCap, Trace = Trace,
+            Element = Element, Budget = Budget, RecentCap = RecentCap, Trace = Trace, Tier = TierOrRam,
             DenseLayers = DenseLayers ?? (Method == "quest" ? 2 : 0),
             Selector = Method switch { "quest" => new QuestSelector(), "exact-topk" => new ExactTopKSelector(), _ => new RandomSelector() },
         }, pool),
         "streamingllm" or "snapkv" or "knorm" => new SparseKvCache(shape, new SparseKvOptions
         {
-            Element = Element, PressBudget = Budget, AdaptiveHeadBudgets = AdaptiveHeadBudgets, ObservationWindow = Window, Trace = Trace,
+            Element = Element, PressBudget = Budget, AdaptiveHeadBudgets = AdaptiveHeadBudgets, ObservationWindow = Window, Trace = Trace, Tier = TierOrRam,
             Press = Method switch { "streamingllm" => new StreamingLlmPress(Sinks), "snapkv" => new SnapKvPress(Window), _ => new KnormPress() },
         }, pool),
         _ => throw new ArgumentException($"unknown KV-cache method '{Method}'"),

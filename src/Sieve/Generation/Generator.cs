@@ -17,7 +17,8 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
     public TextTokenizer Tokenizer { get; } = tokenizer;
     public GenerationStats? LastStats { get; private set; }
 
-    /// <summary>Creates the KV cache a generation uses; replace to run with a compressed or sparse cache.</summary>
+    /// <summary>Creates the KV cache a generation uses; replace to run with a compressed or sparse cache. A generation in a
+    /// fresh sequence disposes its cache when it ends (an offloaded cache's file goes then).</summary>
     public Func<int, IKvCache> CacheFactory { get; set; } = runner.CreateDenseCache;
 
     /// <summary>A sequence for a conversation whose turns reuse the cached prefix (capacity 0: the model's context).</summary>
@@ -34,7 +35,14 @@ public sealed class Generator(ForwardRunner runner, TextTokenizer tokenizer)
         GenerationState.CheckPrompt(prompt, context);
         int capacity = GenerationState.FreshCapacity(prompt, options, context);
         var cache = options.Cache is { } spec ? Runner.CreateCache(spec, capacity) : CacheFactory(capacity);
-        return Run(new Sequence(cache, options.Forward), prompt, options, capacity, cancel);
+        return Owned(new Sequence(cache, options.Forward), prompt, options, capacity, cancel);
+    }
+
+    /// <summary>Runs in a sequence of its own and ends it when the tokens end (or the caller stops reading).</summary>
+    IEnumerable<GeneratedToken> Owned(Sequence sequence, IReadOnlyList<int> prompt, GenerationOptions options, int capacity, CancellationToken cancel)
+    {
+        using (sequence)
+            foreach (var token in Run(sequence, prompt, options, capacity, cancel)) yield return token;
     }
 
     /// <summary>

@@ -201,6 +201,7 @@ public sealed class Scheduler : IDisposable
             Publish();
         }
         Retire(_ => true, _ => new ObjectDisposedException(nameof(Scheduler)));
+        while (_kept.Count > 0) Evict(0);
         lock (_lock)
             while (_waiting.TryDequeue(out var r)) Finish(r, new ObjectDisposedException(nameof(Scheduler)));
     }
@@ -307,23 +308,26 @@ public sealed class Scheduler : IDisposable
         if (best < 0 && _kept.Count >= _options.PromptCacheSequences) best = oldest;
         if (best < 0) return null;
         var taken = _kept[best].Sequence;
-        Evict(best);
+        Evict(best, taken: true);
         return taken;
     }
 
     /// <summary>Keeps a finished request's sequence for later prompts, dropping the least recently used beyond the limit.</summary>
-    void Keep(Request r)
+    bool Keep(Request r)
     {
         var seq = r.Sequence!;
-        if (_options.PromptCacheSequences == 0 || seq.Cache is not DenseKvCache || seq.Options.Hooks.Count != 0 || seq.Position == 0) return;
+        if (_options.PromptCacheSequences == 0 || seq.Cache is not DenseKvCache || seq.Options.Hooks.Count != 0 || seq.Position == 0) return false;
         _kept.Add(new Kept(seq, r.Spec!, r.Need));
         _keptNeed += r.Need;
         while (_kept.Count > _options.PromptCacheSequences) Evict(0);
+        return true;
     }
 
-    void Evict(int index)
+    /// <summary>Drops a kept sequence, and its cache with it unless <paramref name="taken"/> (a request runs in it now).</summary>
+    void Evict(int index, bool taken = false)
     {
         _keptNeed -= _kept[index].Need;
+        if (!taken) _kept[index].Sequence.Dispose();
         _kept.RemoveAt(index);
     }
 
@@ -351,7 +355,7 @@ public sealed class Scheduler : IDisposable
         // dropped here, and its cache with it; a caller's sequence stays theirs.
         if (r.OwnsSequence)
         {
-            if (error == null && r.Sequence != null) Keep(r);
+            if (!(error == null && r.Sequence != null && Keep(r))) r.Sequence?.Dispose();
             r.Sequence = null;
         }
         else Volatile.Write(ref r.Sequence!.Busy, 0);

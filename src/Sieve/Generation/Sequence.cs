@@ -8,7 +8,8 @@ namespace Sieve.Generation;
 /// (layer plan, hooks). It outlives a request, so the next chat turn prefills only what is new: the longest prefix
 /// the new prompt shares with <see cref="Tokens"/> stays cached, as llama-server's slots keep their prompt cache.
 /// </summary>
-public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
+/// <remarks>Disposing it disposes its cache (an offloaded cache's file goes with it); whoever made the sequence ends it.</remarks>
+public sealed class Sequence(IKvCache cache, ForwardOptions? options = null) : IDisposable
 {
     readonly List<int> _tokens = [];
 
@@ -51,6 +52,8 @@ public sealed class Sequence(IKvCache cache, ForwardOptions? options = null)
     }
 
     bool CanResume => Cache is DenseKvCache;
+
+    public void Dispose() => (Cache as IDisposable)?.Dispose();
 
     /// <summary>
     /// Copies the first <paramref name="length"/> positions of <paramref name="source"/> into this empty sequence when

@@ -39,6 +39,7 @@ public static class LongContextRunner
             if (capacity > model.Config.ContextLength)
                 throw new ArgumentException($"{s.Task}: {capacity} tokens exceed the model's context of {model.Config.ContextLength}");
             var cache = createCache?.Invoke(capacity) ?? model.CreateCache(spec, capacity);
+            using var owned = cache as IDisposable;   // one cache per sample: an offloaded one's file goes with it
             // The context is the prompt (a POP plan prunes its prefill; its last token at decode depth).
             var logits = model.Ingest(full[..split], 0, cache, options);
             int pos = split;
