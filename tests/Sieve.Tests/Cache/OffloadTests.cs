@@ -157,7 +157,7 @@ public class OffloadTests
         AssertEmpty(dir);
     }
 
-    [UnixFact]
+    [UnixFact, System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void TheFileIsPrivateUnlinkedWhileOpenAndGoneAfterDispose()
     {
         var dir = Fixtures.TempDir();
@@ -197,7 +197,7 @@ public class OffloadTests
         Assert.StartsWith("--kv-offload /proc: not writable", e.Message);
     }
 
-    [NotWritableDirectoryFact]
+    [NotWritableDirectoryFact, System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void AReadOnlyDirectoryIsRefusedAndKeepsNothing()
     {
         var dir = Fixtures.TempDir();

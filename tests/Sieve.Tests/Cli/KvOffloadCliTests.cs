@@ -40,4 +40,8 @@ public class KvOffloadCliTests
         CliRunner.AssertRefused(Run("selfindex", "--kv-offload", dir), "--kv-offload: the selfindex cache keeps no full-precision rows to offload");
         Assert.Empty(Directory.GetFileSystemEntries(dir));
     }
+
+    [Sieve.Tests.Cache.LinuxFact]
+    public void ADirectoryNobodyCanWriteIsOneLineAndExitCodeOne() =>
+        CliRunner.AssertRefused(Run("quest", "--kv-offload", "/proc"), "--kv-offload /proc: not writable");
 }

@@ -95,7 +95,11 @@ public sealed unsafe class FileKvTier : IKvTier
             };
             if (!OperatingSystem.IsWindows()) fso.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             try { _file = new FileStream(path, fso); }
-            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+            catch (DirectoryNotFoundException e)
+            {
+                throw new DirectoryNotFoundException($"--kv-offload {dir}: no such directory", e);
+            }
+            catch (IOException e)
             {
                 // .NET removes the file itself when the reservation fails (ENOSPC/EFBIG); say it in the user's terms.
                 long free = OffloadDirectory.FreeBytes(dir);
