@@ -288,4 +288,52 @@ public static unsafe class VqKernels
     {
         for (int i = 0; i < n; i++) scores[i] = lut[codes[i] & mask];
     }
+
+    // ---------------- self-test ----------------
+
+    /// <summary>
+    /// <see cref="KernelSelfTest"/>'s part for these kernels: each against its scalar twin, bit for bit, over ragged
+    /// row counts, centroid counts and head dimensions, with duplicate centroids (ties) and non-finite values.
+    /// </summary>
+    internal static void SelfTest(Random rng, Action<bool, string> check)
+    {
+        float[] Values(int n, float scale) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+        foreach (var (n, k, d) in new[] { (1, 1, 1), (5, 17, 8), (67, 40, 64), (9, 33, 128), (4, 16, 3), (3, 300, 16) })
+        {
+            var x = Values(n * d, 2f);
+            var c = Values(k * d, 1f);
+            if (k > 20) c.AsSpan(0, d).CopyTo(c.AsSpan(19 * d));   // a tie
+            if (n > 2) { x[d] = float.NaN; x[2 * d] = float.PositiveInfinity; }
+            var packed = new float[PackedLength(k, d)];
+            var norms = new float[PaddedCount(k)];
+            Pack(c, k, d, packed);
+            Norms(packed, k, d, norms);
+            var c1 = new int[n]; var c2 = new int[n]; var b1 = new float[n]; var b2 = new float[n];
+            int count = Math.Min(n, 6);
+            var o1 = new float[count * k]; var o2 = new float[count * k];
+            fixed (float* px = x, pp = packed, pn = norms, pb1 = b1, pb2 = b2, po1 = o1, po2 = o2)
+            fixed (int* pc1 = c1, pc2 = c2)
+            {
+                NearestScalar(px, n, d, d, pp, pn, k, pc1, pb1);
+                Nearest(px, n, d, d, pp, pn, k, pc2, pb2);
+                DotsScalar(px, count, d, d, pp, k, 0.125f, po1, k);
+                Dots(px, count, d, d, pp, k, 0.125f, po2, k);
+            }
+            check(c1.AsSpan().SequenceEqual(c2) && b1.AsSpan().SequenceEqual(b2), $"VQ nearest centroid, {n} rows × {k} centroids × {d}");
+            check(o1.AsSpan().SequenceEqual(o2), $"VQ lookup-table dots, {count} queries × {k} centroids × {d}");
+        }
+        var lut = Values(4096, 1f);
+        foreach (int n in new[] { 0, 1, 7, 8, 9, 100 })
+        {
+            var codes = Enumerable.Range(0, n).Select(_ => (ushort)rng.Next(65536)).ToArray();
+            var s1 = new float[n]; var s2 = new float[n];
+            fixed (float* pl = lut, p1 = s1, p2 = s2)
+            fixed (ushort* pc = codes)
+            {
+                GatherScalar(pl, 4095, pc, n, p1);
+                Gather(pl, 4095, pc, n, p2);
+            }
+            check(s1.AsSpan().SequenceEqual(s2), $"VQ code gather, {n} tokens");
+        }
+    }
 }

@@ -150,6 +150,12 @@ public sealed unsafe class VqCodebook
         return codebook;
     }
 
+    /// <summary>As <see cref="Fit(ReadOnlySpan{float}, int, int, QueryAwareMetric, KMeansOptions, IProgress{KMeansProgress}?, CancellationToken)"/>,
+    /// with the metric finished from collected queries (RMS-normalised, ridged, factored).</summary>
+    public static VqCodebook Fit(ReadOnlySpan<float> keys, int n, int stride, QueryMetricAccumulator queries, KMeansOptions options,
+        IProgress<KMeansProgress>? progress = null, CancellationToken cancel = default) =>
+        Fit(keys, n, stride, queries.Finish(), options, progress, cancel);
+
     /// <summary>x = kᵀL (x_j = Σ_{i ≥ j} k_i·L_ij) as a sum of L's rows scaled by the key: d²/2 MACs, ~1/K of the argmin.</summary>
     static void ToMetricSpace(float[] l, int d, ReadOnlySpan<float> key, Span<float> x)
     {
