@@ -20,6 +20,7 @@ var root = new Command("sieve", "Sieve: run, study and speed up Llama-family mod
     PerplexityCommand.Create(),
     PopCommand.Create(),
     SparsityCommand.Create(),
+    A2atsCommand.Create(),
     ServeCommand.Create(),
 };
 OptionRange.ApplyDefaults(root);

@@ -81,11 +81,15 @@ public sealed class ServingModel : IDisposable
             {
                 // The method's other settings are the server's command line (`--dense-set`, `--recent`, …).
                 DenseSet = cache.DenseSet, RecentCap = cache.RecentCap, DenseLayers = cache.DenseLayers, AdaptiveHeadBudgets = cache.AdaptiveHeadBudgets,
-                Sinks = cache.Sinks, Window = cache.Window, Element = cache.Element,
+                Sinks = ext.Kv == "a2ats" && cache.Method != "a2ats" ? KvCacheSpec.Parse("a2ats").Sinks : cache.Sinks, Window = cache.Window, Element = cache.Element,
+                // A²ATS scores with the server's --codebooks; a request for it without them is refused when the cache is made.
+                Codebooks = cache.Codebooks,
                 // --kv-offload reaches the methods that keep full-precision rows; dense (F32) and Self-Indexing keep theirs in RAM.
                 Tier = ext.Kv == "dense" || ext.Kv.StartsWith("selfindex") ? null : cache.Tier,
             }; }
             catch (ArgumentException e) { throw ApiException.Invalid($"'sieve': {e.Message}", ext.Budget != null ? "sieve.budget" : "sieve.kv"); }
+            if (cache.Method == "a2ats" && cache.Codebooks == null)
+                throw ApiException.Invalid("'sieve': kv a2ats needs codebooks, and this server was started without --codebooks", "sieve.kv");
         }
         return (forward, cache);
     }

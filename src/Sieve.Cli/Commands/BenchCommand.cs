@@ -55,7 +55,7 @@ static class BenchCommand
                 throw new ArgumentException("--sparsity-file / --sparsity-method: not available with --batch");
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var batchSpecs = parallel == null ? [] : methods.SelectMany(m => (Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? budgets.Take(1) : budgets).Select(b => kv.Read(r, m, b))).ToList();
+            var batchSpecs = parallel == null ? [] : methods.SelectMany(m => (Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? budgets.Take(1) : budgets).Select(b => kv.Read(r, m, kv.BudgetFor(r, m, b)))).ToList();
             using var pool = new WorkerPool(t);
             ForwardRunner tf;
             string name, typeName;
@@ -101,6 +101,22 @@ static class BenchCommand
             var popPlan = pop.Read(r, tf.Config.LayerCount, shapeName ?? PopArgs.ModelName(path!));
             if (popPlan != null && parallel != null) throw new ArgumentException("--pop: not available with --batch");
             if (popPlan != null) Status($"{popPlan}; pp runs under it, tg runs every layer");
+            // A²ATS on a random-weight shape: codebooks fitted to the synthetic keys, once, not timed.
+            Sieve.Cache.A2ats.A2atsCodebooks? syntheticBooks = null;
+            Sieve.Cache.KvCacheSpec Ready(Sieve.Cache.KvCacheSpec spec)
+            {
+                if (spec.Method != "a2ats" || spec.Codebooks != null) return spec;
+                if (shapeName == null) throw new ArgumentException("--kv a2ats needs --codebooks FILE for a model file (make one with `sieve a2ats calibrate`)");
+                if (syntheticBooks == null)
+                {
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    syntheticBooks = Sieve.A2ats.SyntheticCodebooks.Fit(tf);
+                    Status($"a2ats: {syntheticBooks.LayerCount}×{syntheticBooks.KvHeadCount} codebooks of {syntheticBooks.Centroids} synthetic keys "
+                        + $"({syntheticBooks.Bytes / 1048576.0:F0} MiB) in {clock.Elapsed.TotalSeconds:F1} s, not timed");
+                }
+                return spec with { Codebooks = syntheticBooks };
+            }
+            batchSpecs = batchSpecs.Select(Ready).ToList();
             if (parallel != null) return Batched(tf, batchSpecs, name, typeName, parallel, p, n, rep, r.GetValue(json), depths[0], synthetic);
             CheckDepths(depths, p, n, tf.Config.ContextLength, $"the model's context is {tf.Config.ContextLength}");
             // Activation sparsity: each set is paired with a dense row of the same test run beside it (dense first for
@@ -112,7 +128,7 @@ static class BenchCommand
                 foreach (var budget in Sieve.Cache.KvCacheSpec.Parse(method).IsDense ? budgets.Take(1) : budgets)
                     foreach (int d in depths)
                     {
-                        var spec = kv.Read(r, method, budget);
+                        var spec = Ready(kv.Read(r, method, kv.BudgetFor(r, method, budget)));
                         string at = d > 0 ? $" @ d{d}" : "";
                         if (p > 0)
                         {

@@ -29,9 +29,38 @@ sealed class KvArgs
         HelpName = "DIR",
     };
 
-    public IEnumerable<Option> All => [Kv, Budget, DenseSet, Recent, DenseLayers, Sinks, Window, Adaptive, KvType, Offload];
+    public readonly Option<string?> Codebooks = new("--codebooks")
+    {
+        Description = "a2ats: the codebooks file `sieve a2ats calibrate` wrote for this model (a --shape benchmark without one fits codebooks to its synthetic keys)",
+        HelpName = "FILE",
+    };
 
-    public KvCacheSpec Read(ParseResult r, string? method = null, string? budget = null) => KvCacheSpec.Parse(method ?? r.GetValue(Kv)!, budget ?? r.GetValue(Budget)) with
+    public IEnumerable<Option> All => [Kv, Budget, DenseSet, Recent, DenseLayers, Sinks, Window, Adaptive, KvType, Offload, Codebooks];
+
+    /// <summary>
+    /// The spec of <paramref name="method"/> (or --kv) with the options given. A²ATS keeps its own defaults unless an
+    /// option is given: budget 3% of the sequence per query head, 8 sinks (the reference's topk and n_sink).
+    /// </summary>
+    public KvCacheSpec Read(ParseResult r, string? method = null, string? budget = null)
+    {
+        string m = method ?? r.GetValue(Kv)!;
+        bool a2ats = m == "a2ats";
+        var spec = Base(r, m, budget ?? (a2ats && Implicit(r, Budget) ? null : r.GetValue(Budget)));
+        if (a2ats && Implicit(r, Sinks)) spec = spec with { Sinks = KvCacheSpec.Parse(m).Sinks };
+        // Kept with any method: a server started with --kv dense may serve requests that ask for a2ats.
+        if (r.GetValue(Codebooks) is { } path) spec = spec with { Codebooks = CodebookFiles.Read(path) };
+        return spec;
+    }
+
+    /// <summary>Whether --budget was given (commands that take a list pass each item; A²ATS keeps 3% unless one was).</summary>
+    public bool BudgetGiven(ParseResult r) => !Implicit(r, Budget);
+
+    /// <summary>The budget to read <paramref name="method"/> at: the list's item, or null for A²ATS's default when none was given.</summary>
+    public string? BudgetFor(ParseResult r, string method, string budget) => method == "a2ats" && !BudgetGiven(r) ? null : budget;
+
+    static bool Implicit(ParseResult r, Option option) => r.GetResult(option) is null or { Implicit: true };
+
+    KvCacheSpec Base(ParseResult r, string method, string? budget) => KvCacheSpec.Parse(method, budget) with
     {
         DenseSet = r.GetValue(DenseSet),
         RecentCap = r.GetValue(Recent),
@@ -47,6 +76,22 @@ sealed class KvArgs
         },
         Tier = r.GetValue(Offload) is { } dir ? Checked(new Sieve.Cache.Storage.KvOffload(dir)) : null,
     };
+
+    /// <summary>Each codebooks file read once per process (a bench over several budgets asks again; an 8B file is ~1 GiB).</summary>
+    static class CodebookFiles
+    {
+        static readonly Dictionary<string, Sieve.Cache.A2ats.A2atsCodebooks> Loaded = [];
+
+        public static Sieve.Cache.A2ats.A2atsCodebooks Read(string path)
+        {
+            string full = Path.GetFullPath(path);
+            lock (Loaded)
+            {
+                if (!Loaded.TryGetValue(full, out var books)) Loaded[full] = books = Sieve.Cache.A2ats.A2atsCodebookFile.Read(path);
+                return books;
+            }
+        }
+    }
 
     /// <summary>A directory that cannot hold the files is refused before the model loads its first cache.</summary>
     static Sieve.Cache.Storage.KvOffload Checked(Sieve.Cache.Storage.KvOffload offload)

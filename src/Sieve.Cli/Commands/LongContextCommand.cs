@@ -70,7 +70,7 @@ static class LongContextCommand
             var taskNames = r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var methods = r.GetValue(kv.Kv)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var budgets = r.GetValue(kv.Budget)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var specs = methods.SelectMany(m => Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? [kv.Read(r, m, budgets[0])] : budgets.Select(b => kv.Read(r, m, b))).ToList();
+            var specs = methods.SelectMany(m => Sieve.Cache.KvCacheSpec.Parse(m).IsDense ? [kv.Read(r, m, budgets[0])] : budgets.Select(b => kv.Read(r, m, kv.BudgetFor(r, m, b)))).ToList();
             int n = r.GetValue(samples);
 
             var generated = taskNames.ToDictionary(t => t, t => LongContextTasks.Generate(t, tok, target, n, r.GetValue(seed)));

@@ -29,7 +29,7 @@ public static class KvBenchmark
         var ropes = model.Model.Ropes;   // per layer: Gemma 3's sliding and global layers rotate differently
         var rng = new XorShift((uint)seed * 2654435761u + 1);
         var offset = new float[kvDim];
-        for (int i = 0; i < kvDim; i++) offset[i] = rng.NextSigned() * 2f;
+        for (int i = 0; i < kvDim; i++) offset[i] = rng.NextSigned() * 2f;   // as SyntheticKeyOffset: the same draws
         var k = new float[chunk * kvDim];
         var v = new float[chunk * kvDim];
         var q = new float[qDim];
@@ -55,6 +55,15 @@ public static class KvBenchmark
                 cache.Attend(l, ForwardStage.Prefill, depth - 1, 1, q, output);
             }
         }
+    }
+
+    /// <summary>The per-channel offset of <see cref="FillSynthetic"/>'s keys for a seed (its first draws), so codebooks can be fitted to its distribution.</summary>
+    public static float[] SyntheticKeyOffset(int kvDim, int seed = 1)
+    {
+        var rng = new XorShift((uint)seed * 2654435761u + 1);
+        var offset = new float[kvDim];
+        for (int i = 0; i < kvDim; i++) offset[i] = rng.NextSigned() * 2f;
+        return offset;
     }
 
     /// <summary>Fills by running the model over <paramref name="depth"/> random tokens.</summary>
@@ -116,10 +125,10 @@ public static class KvBenchmark
     }
 
     /// <summary>A fast generator for bulk synthetic rows (hundreds of millions of draws at 32K × layers).</summary>
-    struct XorShift(uint state)
+    public struct XorShift(uint state)
     {
         uint _s = state == 0 ? 1 : state;
-        uint Next() { _s ^= _s << 13; _s ^= _s >> 17; _s ^= _s << 5; return _s; }
+        public uint Next() { _s ^= _s << 13; _s ^= _s >> 17; _s ^= _s << 5; return _s; }
         public float NextSigned() => (Next() >> 8) * (2f / (1 << 24)) - 1f;
         /// <summary>The sum of three uniforms, scaled to unit variance: close enough to Gaussian for timing data.</summary>
         public float NextGaussianish() => (NextSigned() + NextSigned() + NextSigned());

@@ -12,7 +12,7 @@ namespace Sieve.Cache;
 public sealed record KvCacheSpec
 {
     public static readonly string[] Methods =
-        ["dense", "dense-f16", "selfindex", "selfindex-hamming", "selfindex-random", "selfindex-f16", "quest", "exact-topk", "random", "streamingllm", "snapkv", "knorm"];
+        ["dense", "dense-f16", "selfindex", "selfindex-hamming", "selfindex-random", "selfindex-f16", "quest", "exact-topk", "random", "a2ats", "streamingllm", "snapkv", "knorm"];
 
     public string Method { get; init; } = "dense";
     public KvBudget Budget { get; init; } = KvBudget.OfTokens(100);
@@ -28,6 +28,8 @@ public sealed record KvCacheSpec
     public int Window { get; init; } = 64;
     /// <summary>Storage of the full-precision methods (dense-f16 is always F16).</summary>
     public Sparse.KvElement Element { get; init; } = Sparse.KvElement.F16;
+    /// <summary>A²ATS: the per-(layer, KV head) codebooks (<c>--codebooks FILE</c>, from <c>sieve a2ats calibrate</c>).</summary>
+    public A2ats.A2atsCodebooks? Codebooks { get; init; }
     /// <summary>Record selections for fidelity metrics.</summary>
     public bool Trace { get; init; }
     /// <summary>Where the full-precision sparse methods keep their rows (<c>--kv-offload DIR</c>: a file tier); null: RAM.</summary>
@@ -37,10 +39,14 @@ public sealed record KvCacheSpec
     public bool IsDense => Method is "dense" or "dense-f16";
     public bool IsPress => Method is "streamingllm" or "snapkv" or "knorm";
 
+    /// <param name="budget">Null: the method's default (A²ATS: 3% of the sequence per query head, the reference's topk;
+    /// others: 100 tokens).</param>
     public static KvCacheSpec Parse(string method, string? budget = null) => new()
     {
         Method = Methods.Contains(method) ? method : throw new ArgumentException($"unknown KV-cache method '{method}' (known: {string.Join(", ", Methods)})"),
-        Budget = budget != null ? KvBudget.Parse(budget) : KvBudget.OfTokens(100),
+        Budget = budget != null ? KvBudget.Parse(budget) : method == "a2ats" ? KvBudget.OfFraction(0.03) : KvBudget.OfTokens(100),
+        // A²ATS's reference attends 8 sinks and a local window of 64 always; StreamingLLM's press keeps 4 sinks.
+        Sinks = method == "a2ats" ? 8 : 4,
     };
 
     public IKvCache Create(KvCacheShape shape, WorkerPool? pool) => Method switch
@@ -60,6 +66,12 @@ public sealed record KvCacheSpec
             Element = Element, Budget = Budget, RecentCap = RecentCap, Trace = Trace, Tier = TierOrRam,
             DenseLayers = DenseLayers ?? (Method == "quest" ? 2 : 0),
             Selector = Method switch { "quest" => new QuestSelector(), "exact-topk" => new ExactTopKSelector(), _ => new RandomSelector() },
+        }, pool),
+        // A²ATS ranks every token but the sinks and the local window (m − n < Window), the generated ones included.
+        "a2ats" => new SparseKvCache(shape, new SparseKvOptions
+        {
+            Element = Element, Budget = Budget, RecentCap = 0, Sinks = Sinks, LocalWindow = Window, Trace = Trace, DenseLayers = DenseLayers ?? 0, Tier = TierOrRam,
+            Selector = new A2ats.A2atsSelector(Codebooks ?? throw new ArgumentException("--kv a2ats needs codebooks: --codebooks FILE (make one with `sieve a2ats calibrate`)"), shape),
         }, pool),
         "streamingllm" or "snapkv" or "knorm" => new SparseKvCache(shape, new SparseKvOptions
         {

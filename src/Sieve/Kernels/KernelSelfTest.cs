@@ -133,6 +133,7 @@ public static unsafe class KernelSelfTest
             Check(picked.Take(got).Order().SequenceEqual(TopK.SelectScalar(scores, k).Order()), $"top-{k} of {n}");
         }
         Sparse.SparseSelfTest.Run(rng, Check);
+        VqKernels.SelfTest(rng, Check);
         return failures;
     }
 }

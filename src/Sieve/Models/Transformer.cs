@@ -68,11 +68,19 @@ public sealed class Transformer(ModelConfig config, ModelWeights weights)
         return ropes;
     }
 
+    /// <summary>This model's identity for files fitted to it (A²ATS codebooks): config, RoPE and two K projections hashed, once.</summary>
+    public string Fingerprint => _fingerprint ??= Cache.A2ats.ModelFingerprint.Of(Config, Weights);
+    string? _fingerprint;
+
     /// <summary>The shape of this model's caches: sizes, windows, soft-cap and each layer's RoPE.</summary>
     public KvCacheShape CacheShape(int capacity) => KvCacheShape.Of(Config, capacity) with { Ropes = Ropes };
 
     public DenseKvCache CreateDenseCache(int capacity, WorkerPool? pool) => new(CacheShape(capacity), pool);
 
     /// <summary>A cache of the given method (dense, self-indexing, Quest, a press …) for this model.</summary>
-    public IKvCache CreateCache(KvCacheSpec spec, int capacity, WorkerPool? pool) => spec.Create(CacheShape(capacity), pool);
+    public IKvCache CreateCache(KvCacheSpec spec, int capacity, WorkerPool? pool)
+    {
+        spec.Codebooks?.Validate(Config, Fingerprint);   // codebooks fitted to another model would rank by noise
+        return spec.Create(CacheShape(capacity), pool);
+    }
 }

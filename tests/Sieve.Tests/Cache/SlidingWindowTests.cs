@@ -20,7 +20,18 @@ public class SlidingWindowTests
     const int Capacity = 48;
     static readonly int[] Windows = [8, 0, 5, Capacity, 0];
     static KvCacheShape Shape(float softcap = 0, int[]? windows = null, int capacity = Capacity) =>
-        new(Layers: 5, Heads: 4, KvHeads: 2, HeadDim: 16, capacity) { Windows = windows ?? Windows, AttnSoftcap = softcap };
+        new(Layers: 5, Heads: 4, KvHeads: 2, HeadDim: 16, capacity) { Windows = windows ?? Windows, AttnSoftcap = softcap, Ropes = Ropes };
+
+    /// <summary>A²ATS takes keys back to pre-RoPE with the layer's RoPE; the other caches ignore it.</summary>
+    static readonly Sieve.Kernels.Rope[] Ropes = Enumerable.Repeat(new Sieve.Kernels.Rope(16, 16, RopeStyle.Interleaved, 10000f), 5).ToArray();
+
+    /// <summary>A²ATS's codebooks for the shape: 16 random centroids per (layer, KV head) under the identity metric.</summary>
+    static readonly Sieve.Cache.A2ats.A2atsCodebooks Books = new(Enumerable.Range(0, 10).Select(i =>
+    {
+        var rng = new Random(i);
+        var keys = Enumerable.Range(0, 16 * 16).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        return Sieve.Cache.A2ats.VqCodebook.Fit(keys, 16, 16, Sieve.Cache.A2ats.QueryAwareMetric.Identity(16), new Sieve.Cache.A2ats.KMeansOptions { Clusters = 16 });
+    }).ToList(), 5, 2) { ModelName = "test", ModelFingerprint = "test" };
 
     /// <summary>Prefill in three uneven chunks (one longer than either window), then decode one position at a time.</summary>
     static readonly (int Start, int Count, ForwardStage Stage)[] Schedule =
@@ -96,7 +107,7 @@ public class SlidingWindowTests
 
     /// <summary>Small budgets, so selectors and presses really select and evict on the global layers.</summary>
     static KvCacheSpec Spec(string method, string budget = "4") =>
-        KvCacheSpec.Parse(method, budget) with { DenseSet = 2, RecentCap = 4, Window = 4, Sinks = 2 };
+        KvCacheSpec.Parse(method, budget) with { DenseSet = 2, RecentCap = 4, Window = 4, Sinks = 2, Codebooks = method == "a2ats" ? Books : null };
 
     static void AssertRow(double[] expected, ReadOnlySpan<float> actual, double tolerance, string what)
     {
