@@ -20,6 +20,8 @@ sealed record BatchedTiming(int Parallel, int Prompt, int Gen, int StepRows, int
     public int Depth { get; init; }
     /// <summary>The B caches' rows in an offloaded tier (files), not in <see cref="KvBytes"/>.</summary>
     public long OffloadedBytes { get; init; }
+    /// <summary>Bytes the B caches read back from their offloaded tiers per timed decode step (all sequences together).</summary>
+    public double OffloadReadBytesPerStep { get; init; }
 
     /// <summary>llama-batched-bench's N_KV: positions held by all sequences at the end (B × (depth + PP + TG)).</summary>
     public long NKv => (long)Parallel * (Depth + Prompt + Gen);
@@ -136,6 +138,8 @@ static class BatchedBench
         // third of the later ones' speed (stories260K, -p 8: JIT and first touches), and bench/batched.sh times one
         // repetition a process.
         pass.Run(Math.Min(prompt, WarmUpPrompt), Math.Min(gen, 2), null);
+        pass.ReadBytes = 0;   // the warm-up's reads are not the timed steps'
+
         var prefillSeconds = new double[repetitions];
         var decodeSeconds = new double[repetitions];
         int prefillSteps = 0;
@@ -143,7 +147,7 @@ static class BatchedBench
             (prefillSteps, prefillSeconds[r], decodeSeconds[r]) = pass.Run(prompt, gen, options);
         return new BatchedTiming(parallel, prompt, gen, runner.MaxTokens, prefillSteps, prefillSeconds, decodeSeconds, pass.KvBytes)
         {
-            Depth = depth, OffloadedBytes = pass.OffloadedBytes,
+            Depth = depth, OffloadedBytes = pass.OffloadedBytes, OffloadReadBytesPerStep = pass.ReadBytes / Math.Max(1.0, (double)repetitions * gen),
         };
     }
 
@@ -180,6 +184,12 @@ static class BatchedBench
 
         public long KvBytes => _caches.Sum(c => c.Memory.Bytes);
         public long OffloadedBytes => _caches.Sum(c => c.Memory.OffloadedBytes);
+
+        /// <summary>File-tier bytes read during the timed decode steps so far.</summary>
+        public long ReadBytes { get; set; }
+
+        IEnumerable<Sieve.Cache.Storage.FileKvTier> FileTiers =>
+            _caches.OfType<Sieve.Cache.Sparse.SparseKvCache>().Select(c => c.Tier).OfType<Sieve.Cache.Storage.FileKvTier>();
 
         public void Dispose()
         {
@@ -237,6 +247,7 @@ static class BatchedBench
             }
             double prefill = clock.Elapsed.TotalSeconds;
 
+            foreach (var t in FileTiers) t.ResetReadCounters();
             clock.Restart();
             for (int i = 0; i < gen; i++)
             {
@@ -245,7 +256,9 @@ static class BatchedBench
                 _runner.Run(_segments);
                 for (int s = 0; s < _parallel; s++) _next[s] = TensorPrimitives.IndexOfMax(_runner.Logits(s));
             }
-            return (steps, prefill, clock.Elapsed.TotalSeconds);
+            double decode = clock.Elapsed.TotalSeconds;
+            ReadBytes += FileTiers.Sum(t => t.BytesRead);
+            return (steps, prefill, decode);
         }
     }
 
@@ -292,7 +305,7 @@ static class BatchedBench
                 ["t_pp"] = t.PrefillTime, ["speed_pp"] = BatchedTiming.Mean(t.PrefillSpeeds), ["stddev_pp"] = BatchedTiming.StdDev(t.PrefillSpeeds), ["samples_pp"] = t.PrefillSpeeds,
                 ["t_tg"] = t.DecodeTime, ["speed_tg"] = BatchedTiming.Mean(t.DecodeSpeeds), ["stddev_tg"] = BatchedTiming.StdDev(t.DecodeSpeeds), ["samples_tg"] = t.DecodeSpeeds,
                 ["t"] = t.PrefillTime + t.DecodeTime, ["speed"] = BatchedTiming.Mean(t.TotalSpeeds),
-                ["ms_per_step"] = t.StepMs, ["kv_bytes"] = t.KvBytes, ["kv_offloaded_bytes"] = t.OffloadedBytes,
+                ["ms_per_step"] = t.StepMs, ["kv_bytes"] = t.KvBytes, ["kv_offloaded_bytes"] = t.OffloadedBytes, ["offload_read_bytes_per_step"] = t.OffloadReadBytesPerStep,
             };
         });
         Console.WriteLine(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));

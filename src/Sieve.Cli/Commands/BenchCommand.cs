@@ -209,7 +209,7 @@ static class BenchCommand
         string MiB(long bytes) => $"{bytes / 1048576.0:F1} MiB";
         var largest = results.MaxBy(x => x.Timing.KvBytes)!.Timing;
         Status($"largest KV of the run {MiB(largest.KvBytes)} in RAM ({largest.Parallel} sequences × {MiB(largest.KvBytes / largest.Parallel)})"
-            + (largest.OffloadedBytes > 0 ? $", {MiB(largest.OffloadedBytes)} offloaded" : "")
+            + (largest.OffloadedBytes > 0 ? $", {MiB(largest.OffloadedBytes)} offloaded, {MiB((long)largest.OffloadReadBytesPerStep)} read back per decode step" : "")
             + (ProcessMemory.PeakResidentBytes is { } peak ? $"; peak resident {MiB(peak)}" : ""));
         return 0;
     }

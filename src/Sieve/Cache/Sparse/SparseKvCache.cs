@@ -69,6 +69,9 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
     /// <summary>The selector index of a layer's KV head once the layer crossed the boundary; null before, or without a selector.</summary>
     public IHeadSelector? Selector(int layer, int kvHead) => _selectors[layer]?[kvHead];
 
+    /// <summary>Where this cache's rows live (an offloaded tier counts what it reads back).</summary>
+    public Storage.IKvTier Tier => _tier;
+
     /// <summary>Releases the tier (an offloaded tier's file).</summary>
     public void Dispose() => _tier.Dispose();
     /// <summary>The ring-buffered store of the sliding layers, or null when every layer is global.</summary>
