@@ -44,7 +44,7 @@ public sealed record KvCacheSpec
     {
         "dense" => new DenseKvCache(shape, pool),
         "dense-f16" => new SparseKvCache(shape, new SparseKvOptions { Element = KvElement.F16 }, pool),
-        "selfindex" or "selfindex-hamming" or "selfindex-random" or "selfindex-f16" => new SelfIndexKvCache(shape, new SelfIndexOptions
+        "selfindex" or "selfindex-hamming" or "selfindex-random" or "selfindex-f16" => SelfIndexKvCache.Create(shape, new SelfIndexOptions
         {
             Budget = Budget, DenseSet = DenseSet, RecentCap = RecentCap, Trace = Trace, QueryWindow = Window,
             FullPrecisionStorage = Method == "selfindex-f16",
