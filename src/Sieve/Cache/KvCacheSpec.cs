@@ -55,7 +55,7 @@ public sealed record KvCacheSpec
             ? "--kv-offload: the dense cache keeps F32 rows in RAM; offload the F16 one: --kv dense-f16" : $"--kv-offload: the {Method} cache keeps no full-precision rows to offload"),
         "dense" => new DenseKvCache(shape, pool),
         "dense-f16" => new SparseKvCache(shape, new SparseKvOptions { Element = KvElement.F16, Tier = TierOrRam }, pool),
-        "selfindex" or "selfindex-hamming" or "selfindex-random" or "selfindex-f16" => new SelfIndexKvCache(shape, new SelfIndexOptions
+        "selfindex" or "selfindex-hamming" or "selfindex-random" or "selfindex-f16" => SelfIndexKvCache.Create(shape, new SelfIndexOptions
         {
             Budget = Budget, DenseSet = DenseSet, RecentCap = RecentCap, Trace = Trace, QueryWindow = Window,
             FullPrecisionStorage = Method == "selfindex-f16",

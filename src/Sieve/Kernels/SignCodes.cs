@@ -41,8 +41,10 @@ public static unsafe class SignCodes
     }
 
     /// <summary>Byte i of token t.</summary>
-    public static byte Byte(ReadOnlySpan<byte> codes, int codeBytes, int token, int i) =>
-        codes[token / BlockTokens * BlockTokens * codeBytes + i * BlockTokens + token % BlockTokens];
+    public static byte Byte(ReadOnlySpan<byte> codes, int codeBytes, int token, int i) => codes[Offset(codeBytes, token, i)];
+
+    /// <summary>Where byte i of token t lies in the blocked layout.</summary>
+    public static int Offset(int codeBytes, int token, int i) => token / BlockTokens * BlockTokens * codeBytes + i * BlockTokens + token % BlockTokens;
 
     /// <summary>The 4-bit code of group g of token t (bit r = channel 4g+r).</summary>
     public static int Code(ReadOnlySpan<byte> codes, int codeBytes, int token, int g)

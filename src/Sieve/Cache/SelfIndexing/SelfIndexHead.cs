@@ -10,6 +10,13 @@ namespace Sieve.Cache.SelfIndexing;
 /// Compressed slots hold the prompt's non-dense tokens in position order, then every token appended after the
 /// boundary.
 /// </summary>
+/// <remarks>
+/// Two ways to build one. <see cref="Compress"/> takes the whole prompt at the boundary (the method as written: every
+/// statistic over the prompt). <see cref="Begin"/>, <see cref="AppendPrompt"/> and <see cref="Finish"/> code a long
+/// prompt as it arrives: median and scale fixed from its first tokens, every later token coded on arrival with them,
+/// the centroids accumulated over every coded prompt token, and the dense set chosen at the boundary and taken out of
+/// the compressed slots then (<see cref="SelfIndexStore"/> says what it chooses).
+/// </remarks>
 public sealed class SelfIndexHead
 {
     public int HeadDim { get; }
@@ -17,8 +24,8 @@ public sealed class SelfIndexHead
     public float[] ChannelScale { get; }
     /// <summary>Centroid of group g for code c, channel r: [(16g + c)·4 + r], in the centred (not normalised) space.</summary>
     public float[] Centroids { get; }
-    public int[] DensePositions { get; }
-    readonly Half[] _denseK, _denseV;
+    public int[] DensePositions { get; private set; }
+    Half[] _denseK, _denseV;
 
     readonly int _codeBytes, _kvBytes, _paramsPerToken;
     readonly byte[] _signs, _kCodes, _vCodes;
@@ -27,10 +34,10 @@ public sealed class SelfIndexHead
 
     /// <summary>Compressed slots in use; the first <see cref="PromptCount"/> are prompt tokens.</summary>
     public int Count { get; private set; }
-    public int PromptCount { get; }
+    public int PromptCount { get; private set; }
     public int SlotCapacity { get; }
     /// <summary>Position of the first token appended after the boundary (slot <see cref="PromptCount"/>).</summary>
-    public int GeneratedStart { get; }
+    public int GeneratedStart { get; private set; }
 
     SelfIndexHead(int headDim, int promptTokens, int denseSize, int slotCapacity, bool fullPrecision)
     {
@@ -122,26 +129,41 @@ public sealed class SelfIndexHead
         return h;
     }
 
+    // Centroid accumulators: Centroids holds the per-(group, code) sums until FinishCentroids divides them.
+    int[] _bucketCounts = [];
+    double[] _absSums = [];
+    int _centroidTokens;
+    bool _open;   // a streamed prompt not yet finished
+
     void BuildCentroids(float[] centred, bool[] isDense)
     {
-        int groups = SignCodes.Groups(HeadDim), tokens = isDense.Length;
-        var counts = new int[groups * 16];
-        var meanAbs = new double[HeadDim];
-        int compressed = 0;
-        for (int t = 0; t < tokens; t++)
+        for (int t = 0; t < isDense.Length; t++)
+            if (!isDense[t]) Accumulate(centred.AsSpan(t * HeadDim, HeadDim));
+        FinishCentroids();
+    }
+
+    /// <summary>Adds one compressed token's centred key to the bucket sums of its codes.</summary>
+    void Accumulate(ReadOnlySpan<float> k)
+    {
+        int groups = SignCodes.Groups(HeadDim);
+        if (_bucketCounts.Length == 0) { _bucketCounts = new int[groups * 16]; _absSums = new double[HeadDim]; }
+        _centroidTokens++;
+        for (int g = 0; g < groups; g++)
         {
-            if (isDense[t]) continue;
-            compressed++;
-            var k = centred.AsSpan(t * HeadDim, HeadDim);
-            for (int g = 0; g < groups; g++)
-            {
-                int code = 0;
-                for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) if (k[4 * g + r] > 0) code |= 1 << r;
-                counts[g * 16 + code]++;
-                for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) Centroids[(g * 16 + code) * 4 + r] += k[4 * g + r];
-            }
-            for (int j = 0; j < HeadDim; j++) meanAbs[j] += MathF.Abs(k[j]);
+            int code = 0;
+            for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) if (k[4 * g + r] > 0) code |= 1 << r;
+            _bucketCounts[g * 16 + code]++;
+            for (int r = 0; r < 4 && 4 * g + r < HeadDim; r++) Centroids[(g * 16 + code) * 4 + r] += k[4 * g + r];
         }
+        for (int j = 0; j < HeadDim; j++) _absSums[j] += MathF.Abs(k[j]);
+    }
+
+    void FinishCentroids()
+    {
+        int groups = SignCodes.Groups(HeadDim), compressed = _centroidTokens;
+        if (_bucketCounts.Length == 0) { _bucketCounts = new int[groups * 16]; _absSums = new double[HeadDim]; }
+        var counts = _bucketCounts;
+        var meanAbs = _absSums;
         for (int j = 0; j < HeadDim; j++) meanAbs[j] = compressed > 0 ? meanAbs[j] / compressed : 0;
         for (int g = 0; g < groups; g++)
             for (int c = 0; c < 16; c++)
@@ -152,11 +174,120 @@ public sealed class SelfIndexHead
                     // the code's own signs times the channel's mean |k̃| — the expected centroid under independence.
                     cell = counts[g * 16 + c] > 0 ? cell / counts[g * 16 + c] : (float)(((c >> r) & 1) != 0 ? meanAbs[4 * g + r] : -meanAbs[4 * g + r]);
                 }
+        _bucketCounts = [];
+        _absSums = [];
+        _centroidTokens = 0;
+    }
+
+    /// <summary>
+    /// Starts a streamed prompt: the per-channel median and scale come from these <paramref name="tokens"/> rows (the
+    /// scale over all of them: the dense set is not known yet), and the first <paramref name="code"/> of them are
+    /// coded into slots 0.. now. Slots equal positions until <see cref="Finish"/>.
+    /// </summary>
+    public static SelfIndexHead Begin(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int stride, int tokens, int headDim,
+        int code, int slotCapacity, bool fullPrecision = false)
+    {
+        if (tokens <= 0) throw new ArgumentException("statistics need at least one token");
+        var h = new SelfIndexHead(headDim, 0, 0, Math.Max(slotCapacity, tokens), fullPrecision) { _open = true };
+        var column = new float[tokens];
+        for (int j = 0; j < headDim; j++)
+        {
+            for (int t = 0; t < tokens; t++) column[t] = keys[t * stride + j];
+            h.Median[j] = SelfIndexing.Median.Lower(column);
+        }
+        for (int t = 0; t < tokens; t++)
+            for (int j = 0; j < headDim; j++) h.ChannelScale[j] = MathF.Max(h.ChannelScale[j], MathF.Abs(keys[t * stride + j] - h.Median[j]));
+        for (int j = 0; j < headDim; j++) if (!(h.ChannelScale[j] > 0)) h.ChannelScale[j] = 1;
+        Span<float> centred = stackalloc float[headDim];
+        for (int t = 0; t < code; t++)
+        {
+            for (int j = 0; j < headDim; j++) centred[j] = keys[t * stride + j] - h.Median[j];
+            h.AppendPrompt(centred, values.Slice(t * stride, headDim));
+        }
+        return h;
+    }
+
+    /// <summary>Codes the next prompt token of a streamed prompt (its key already centred) into the next slot.</summary>
+    public void AppendPrompt(ReadOnlySpan<float> centred, ReadOnlySpan<float> value)
+    {
+        if (!_open) throw new InvalidOperationException("this head's prompt is not being streamed");
+        if (Count >= SlotCapacity) throw new InvalidOperationException($"the compressed KV store holds {SlotCapacity} tokens");
+        Store(centred, value);
+        Accumulate(centred);
+    }
+
+    /// <summary>
+    /// Ends a streamed prompt at the boundary: the tokens at <paramref name="dense"/> (ascending positions, each a
+    /// coded slot so far) leave the compressed slots for the dense set with the given centred keys and values, the
+    /// other slots close up in position order, and the centroids become the bucket means over every coded prompt
+    /// token (the dense ones included: their exact keys may be gone by now).
+    /// </summary>
+    public void Finish(ReadOnlySpan<int> dense, ReadOnlySpan<float> denseKeys, ReadOnlySpan<float> denseValues)
+    {
+        if (!_open) throw new InvalidOperationException("this head's prompt is not being streamed");
+        _open = false;
+        int tokens = Count, d = dense.Length;
+        DensePositions = dense.ToArray();
+        _denseK = new Half[d * HeadDim];
+        _denseV = new Half[d * HeadDim];
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(denseKeys[..(d * HeadDim)], _denseK);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(denseValues[..(d * HeadDim)], _denseV);
+        int write = 0, next = 0;
+        for (int slot = 0; slot < tokens; slot++)
+        {
+            if (next < d && dense[next] == slot) { next++; continue; }
+            if (write != slot) MoveSlot(slot, write);
+            write++;
+        }
+        Count = write;
+        PromptCount = write;
+        GeneratedStart = tokens;
+        FinishCentroids();
+    }
+
+    void MoveSlot(int from, int to)
+    {
+        for (int i = 0; i < _codeBytes; i++)
+            _signs[SignCodes.Offset(_codeBytes, to, i)] = _signs[SignCodes.Offset(_codeBytes, from, i)];
+        Array.Copy(_kCodes, from * _kvBytes, _kCodes, to * _kvBytes, _kvBytes);
+        Array.Copy(_vCodes, from * _kvBytes, _vCodes, to * _kvBytes, _kvBytes);
+        Array.Copy(_params, from * 2 * _paramsPerToken, _params, to * 2 * _paramsPerToken, 2 * _paramsPerToken);
+        if (_fullK != null)
+        {
+            Array.Copy(_fullK, from * HeadDim, _fullK, to * HeadDim, HeadDim);
+            Array.Copy(_fullV!, from * HeadDim, _fullV!, to * HeadDim, HeadDim);
+        }
+    }
+
+    /// <summary>A copy of this head (one prompt's cache expanded to several sequences).</summary>
+    public SelfIndexHead Clone() => new(this);
+
+    SelfIndexHead(SelfIndexHead o)
+    {
+        HeadDim = o.HeadDim;
+        Median = (float[])o.Median.Clone();
+        ChannelScale = (float[])o.ChannelScale.Clone();
+        Centroids = (float[])o.Centroids.Clone();
+        DensePositions = (int[])o.DensePositions.Clone();
+        _denseK = (Half[])o._denseK.Clone();
+        _denseV = (Half[])o._denseV.Clone();
+        (_codeBytes, _kvBytes, _paramsPerToken) = (o._codeBytes, o._kvBytes, o._paramsPerToken);
+        _signs = (byte[])o._signs.Clone();
+        _kCodes = (byte[])o._kCodes.Clone();
+        _vCodes = (byte[])o._vCodes.Clone();
+        _params = (ushort[])o._params.Clone();
+        _fullK = (Half[]?)o._fullK?.Clone();
+        _fullV = (Half[]?)o._fullV?.Clone();
+        _bucketCounts = (int[])o._bucketCounts.Clone();
+        _absSums = (double[])o._absSums.Clone();
+        (_centroidTokens, _open) = (o._centroidTokens, o._open);
+        (Count, PromptCount, SlotCapacity, GeneratedStart) = (o.Count, o.PromptCount, o.SlotCapacity, o.GeneratedStart);
     }
 
     /// <summary>Appends a token after the boundary: centred with the prompt's median, normalised with its scale.</summary>
     public void Append(ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
+        if (_open) throw new InvalidOperationException("a streamed prompt must be finished before tokens are appended after it");
         if (Count >= SlotCapacity) throw new InvalidOperationException($"the compressed KV store holds {SlotCapacity} tokens");
         Span<float> centred = stackalloc float[HeadDim];
         for (int j = 0; j < HeadDim; j++) centred[j] = key[j] - Median[j];
@@ -184,6 +315,22 @@ public sealed class SelfIndexHead
     {
         if (count < PromptCount) throw new InvalidOperationException("cannot forget compressed prompt tokens");
         Count = Math.Min(Count, count);
+    }
+
+    /// <summary>Compressed slots whose position is below <paramref name="position"/> (after the prompt was finished).</summary>
+    public int SlotsBefore(int position)
+    {
+        if (position >= GeneratedStart) return Math.Min(Count, PromptCount + position - GeneratedStart);
+        int dense = Array.BinarySearch(DensePositions, position);
+        return position - (dense >= 0 ? dense : ~dense);
+    }
+
+    /// <summary>The dense-set row of a position, or −1 when the position is a compressed slot.</summary>
+    public int DenseIndex(int position)
+    {
+        if (position >= GeneratedStart) return -1;
+        int i = Array.BinarySearch(DensePositions, position);
+        return i >= 0 ? i : -1;
     }
 
     /// <summary>Position of a compressed slot: prompt slots skip the dense positions; later slots follow the prompt.</summary>

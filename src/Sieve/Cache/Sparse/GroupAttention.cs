@@ -36,7 +36,17 @@ internal sealed unsafe class GroupAttention
                 for (int g = 0; g < groups; g++) Attention.Scores(q + g * hd, tile, hd, m, hd, scale, scores + g * n + c0);
             }
             if (softcap > 0)
-                for (int g = 0; g < groups; g++) Softcap.Apply(new Span<float>(scores + g * n, n), softcap);
+            {
+                // Keys read back as k − offset (a median-centred store) leave every score of head g short by
+                // scale·q_g·offset: the same for all rows, so softmax would forgive it, but the cap would not.
+                var offset = store.KeyOffset;
+                for (int g = 0; g < groups; g++)
+                {
+                    var row = new Span<float>(scores + g * n, n);
+                    if (!offset.IsEmpty) TensorPrimitives.Add(row, scale * TensorPrimitives.Dot(new ReadOnlySpan<float>(q + g * hd, hd), offset), row);
+                    Softcap.Apply(row, softcap);
+                }
+            }
             for (int g = 0; g < groups; g++) Softmax.Apply(new Span<float>(scores + g * n, n));
             for (int c0 = 0; c0 < n; c0 += Tile)
             {

@@ -1,6 +1,7 @@
 namespace Sieve.Cache.Sparse;
 
-/// <summary>What a press sees of one KV head at the prefill/decode boundary.</summary>
+/// <summary>What a press, a store that works at the boundary (<see cref="IBoundaryStore"/>) or a selector head
+/// (<see cref="IHeadSelector.OnBoundary"/>) sees of one KV head at the prefill/decode boundary.</summary>
 /// <param name="WindowQueries">The last <paramref name="WindowRows"/> prefill queries of this head's GQA group: row r,
 /// group head g at [(r·GroupSize + g)·HeadDim]; row r is at position Count − WindowRows + r.</param>
 public sealed record PressInput(int Layer, int KvHead, IKvStore Store, float[] WindowQueries, int WindowRows, int GroupSize);

@@ -41,4 +41,14 @@ public interface IKvStore
     long Bytes { get; }
     /// <summary>Bytes it holds in the slower tier (0 for an in-memory store).</summary>
     long OffloadedBytes => 0;
+    /// <summary>Bytes one more row costs now: <see cref="RowBytes"/> for a full-precision store; a compressing store's
+    /// code bytes (Self-Indexing: 56 B at head dim 64), which need not be a whole number of bytes.</summary>
+    double BytesPerToken => RowBytes;
+
+    /// <summary>
+    /// Keys come back as k − offset for this vector (Self-Indexing centres them by the prompt's per-channel median);
+    /// empty when they come back as stored. Softmax forgives the shift q·offset, a soft-cap does not, so attention adds
+    /// it back before capping.
+    /// </summary>
+    ReadOnlySpan<float> KeyOffset => default;
 }

@@ -9,6 +9,10 @@ public interface ITokenSelector
 {
     string Name { get; }
     IHeadSelector CreateHead(int layer, int kvHead);
+    /// <summary>Prefill queries per layer the cache keeps for <see cref="IHeadSelector.OnBoundary"/> (and for a boundary
+    /// store): 0 for none. Self-Indexing asks for 1 (the last prompt query picks its dense set), or 64 for its Hamming
+    /// ablation, whose query is centred by their median.</summary>
+    int QueryWindow => 0;
 }
 
 /// <summary>One KV head's index: built at the prefill/decode boundary, kept current as rows are appended.</summary>
@@ -16,6 +20,17 @@ public interface IHeadSelector
 {
     void Build(IKvStore store);
     void OnAppend(IKvStore store, int slot);
+
+    /// <summary>Called once at the prefill/decode boundary, before <see cref="Build"/> (which a truncation may call
+    /// again), with the last prefill queries the selector asked for (<see cref="ITokenSelector.QueryWindow"/>).</summary>
+    void OnBoundary(PressInput boundary) { }
+
+    /// <summary>
+    /// Slots this head always attends and never scores, ascending (Self-Indexing's dense set: the prompt tokens kept in
+    /// F16); empty for most selectors. The cache attends them after the sinks, leaves them out of the candidates it
+    /// counts for the budget, and traces them as always attended; <see cref="Select"/> must not return them.
+    /// </summary>
+    ReadOnlySpan<int> Pinned => default;
 
     /// <summary>
     /// Picks up to <paramref name="k"/> of slots [<paramref name="first"/>, <paramref name="end"/>) (ascending, into

@@ -31,7 +31,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
     readonly IKvStore[][] _stores;
     readonly IHeadSelector[]?[] _selectors;
     readonly bool[] _crossed;
-    readonly RecentQueries?[] _window;   // [layer]: the latest prefill queries (press only)
+    readonly RecentQueries?[] _window;   // [layer]: the latest prefill queries, for a press, a selector or a boundary store
     readonly SelectionRecord?[,] _trace;
     readonly DenseKvCache? _slidingStore;  // the ring-buffered sliding layers; null when every layer is global
     readonly Work _work;
@@ -84,20 +84,19 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
         {
             // Per token: a row of every global layer's KV heads; the sliding layers' rings are a fixed cost (in bytes).
             // An offloaded tier's rows count apart: RAM holds what the store keeps resident plus the selectors' indexes.
+            // A compressing store reports its own per-token cost (F32 rows while it buffers, its codes after).
             long bytes = _slidingStore?.Bytes ?? 0, offloaded = 0;
-            int global = 0;
-            double indexPerToken = 0;
+            double rowPerToken = 0, indexPerToken = 0;
             for (int l = 0; l < _shape.Layers; l++)
             {
                 if (_shape.WindowLimits(l)) continue;
-                global++;
-                foreach (var s in _stores[l]) { bytes += s.Bytes; offloaded += s.OffloadedBytes; }
+                foreach (var s in _stores[l]) { bytes += s.Bytes; offloaded += s.OffloadedBytes; rowPerToken += s.BytesPerToken; }
                 if (_selectors[l] is { } heads)
                     foreach (var h in heads)
                         if (h is IIndexMemory m) { bytes += m.IndexBytes; indexPerToken += m.IndexBytesPerToken; }
             }
             foreach (var w in _window) bytes += w?.Bytes ?? 0;
-            double rowPerToken = offloaded > 0 ? 0 : (double)_stores[0][0].RowBytes * global * _shape.KvHeads;
+            if (offloaded > 0) rowPerToken = 0;
             return new KvMemory(bytes, rowPerToken + indexPerToken, _shape.Layers, _shape.KvHeads) { OffloadedBytes = offloaded };
         }
     }
@@ -124,17 +123,23 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
         _length = Math.Max(_length, startPos + count);
     }
 
-    /// <summary>The prefill/decode boundary of one layer: press, then index.</summary>
+    /// <summary>The prefill/decode boundary of one layer: press, then a boundary store's own work, then index.</summary>
     void Cross(int layer)
     {
         _crossed[layer] = true;
         var stores = _stores[layer];
         if (_o.Press != null) Press(layer, stores);
+        for (int h = 0; h < stores.Length; h++)
+            if (stores[h] is IBoundaryStore b) b.Cross(Boundary(layer, h));
         foreach (var s in stores) s.PromptCount = s.Count;
         if (_o.Selector != null && layer >= _o.DenseLayers)
         {
             var selectors = new IHeadSelector[stores.Length];
-            for (int h = 0; h < stores.Length; h++) selectors[h] = _o.Selector.CreateHead(layer, h);
+            for (int h = 0; h < stores.Length; h++)
+            {
+                selectors[h] = _o.Selector.CreateHead(layer, h);
+                if (_o.Selector.QueryWindow > 0) selectors[h].OnBoundary(Boundary(layer, h));
+            }
             // Heads index in parallel: A²ATS codes a 32K prompt's keys here, ~4096·d MACs a key and head.
             var build = new BuildWork(selectors, stores);
             if (_pool != null && stores.Length > 1) _pool.Run(build, stores.Length, grain: 1);
@@ -144,21 +149,26 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
         _window[layer] = null;
     }
 
+    /// <summary>This head's group queries of the layer's window, oldest first.</summary>
+    PressInput Boundary(int layer, int h)
+    {
+        int hd = _shape.HeadDim, g = _shape.GroupSize;
+        int rows = _window[layer]?.Count ?? 0;
+        var wq = new float[rows * g * hd];
+        for (int r = 0; r < rows; r++) _window[layer]!.Row(r).Slice(h * g * hd, g * hd).CopyTo(wq.AsSpan(r * g * hd));
+        return new PressInput(layer, h, _stores[layer][h], wq, rows, g);
+    }
+
+    /// <summary>Prefill queries kept per layer: the press's observation window, or what the selector asks for.</summary>
+    int WindowRows => Math.Max(_o.Press != null ? _o.ObservationWindow : 0, _o.Selector?.QueryWindow ?? 0);
+
     void Press(int layer, IKvStore[] stores)
     {
-        int hd = _shape.HeadDim, g = _shape.GroupSize, qDim = _shape.Heads * hd;
-        int rows = _window[layer]?.Count ?? 0;
         var scores = new float[stores.Length][];
         for (int h = 0; h < stores.Length; h++)
         {
-            // This head's group queries of the window, oldest first.
-            var wq = new float[rows * g * hd];
-            for (int r = 0; r < rows; r++)
-            {
-                _window[layer]!.Row(r).Slice(h * g * hd, g * hd).CopyTo(wq.AsSpan(r * g * hd));
-            }
             scores[h] = new float[stores[h].Count];
-            _o.Press!.Score(new PressInput(layer, h, stores[h], wq, rows, g), scores[h]);
+            _o.Press!.Score(Boundary(layer, h), scores[h]);
         }
         int n = stores[0].Count;
         int budget = _o.PressBudget.Resolve(n, n);
@@ -198,8 +208,8 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
             _slidingStore!.Attend(layer, stage, startPos, count, q, output);
             return;
         }
-        if (!_crossed[layer] && _o.Press != null)
-            (_window[layer] ??= new RecentQueries(_o.ObservationWindow, _shape.Heads * _shape.HeadDim)).Add(q, count);
+        if (!_crossed[layer] && WindowRows > 0)
+            (_window[layer] ??= new RecentQueries(WindowRows, _shape.Heads * _shape.HeadDim)).Add(q, count);
         _work.Run(layer, startPos, count, q, output);
     }
 
@@ -222,6 +232,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
             for (int h = 0; h < _shape.KvHeads; h++)
             {
                 IKvStore from = source._stores[l][h], to = _stores[l][h];
+                if (to is ICopyableStore copyable) { copyable.CopyFrom(from); continue; }
                 for (int t = 0; t < from.Count; t++)
                 {
                     from.ReadKeys(t, 1, key);
@@ -260,7 +271,7 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
             {
                 var s = _stores[l][h];
                 if (_crossed[l] && length > 0 && s.CountUpTo(length - 1) < s.PromptCount)
-                    throw new NotSupportedException("cannot truncate into a pressed prompt; start a new cache (Truncate(0))");
+                    throw new NotSupportedException("cannot truncate into a pressed or compressed prompt; start a new cache (Truncate(0))");
                 s.Truncate(length == 0 ? 0 : s.CountUpTo(length - 1));
                 if (length == 0) s.PromptCount = -1;
                 _selectors[l]?[h].Build(s);   // an index over forgotten rows would only loosen (Quest's page bounds)
@@ -309,16 +320,23 @@ public sealed class SparseKvCache : IKvCache, ISelectionTrace, IDisposable
             var slots = t_slots ??= [];
             slots.Clear();
             for (int t = 0; t < sinks; t++) slots.Add(t);
-            int k = c._o.Budget.Resolve(pos + 1, candidates - sinks);
+            // Pinned rows among the candidates (Self-Indexing's dense set) are attended unscored and not counted.
+            int pinned = 0;
+            foreach (int t in selector.Pinned)
+                if (t >= sinks && t < candidates) { slots.Add(t); pinned++; }
+            int k = c._o.Budget.Resolve(pos + 1, candidates - sinks - pinned);
             // Selection ignores the soft-cap: it is monotonic, so the top-K by raw score is the top-K by capped score.
             int picked = k > 0 ? selector.Select(store, new ReadOnlySpan<float>(q, g * hd), sinks, candidates, k, pos, slots) : 0;
             for (int t = forcedStart; t < visible; t++) slots.Add(t);
             attention.Run(store, 0, 0, slots, q, g, output, s.AttnSoftcap);
             if (c._o.Trace && row == Rows - 1)   // several rows of one call race for the slot: the last row's record is kept
+            {
+                var pinnedSlots = slots.Skip(sinks).Take(pinned).ToArray();
                 c._trace[Layer, kvHead] = new SelectionRecord(pos,
-                    Enumerable.Range(sinks, candidates - sinks).Select(store.PositionOf).ToArray(),
-                    slots.Skip(sinks).Take(picked).Select(store.PositionOf).ToArray(),
-                    Enumerable.Range(0, sinks).Concat(Enumerable.Range(forcedStart, Math.Max(0, visible - forcedStart))).Select(store.PositionOf).ToArray());
+                    Enumerable.Range(sinks, candidates - sinks).Except(pinnedSlots).Select(store.PositionOf).ToArray(),
+                    slots.Skip(sinks + pinned).Take(picked).Select(store.PositionOf).ToArray(),
+                    Enumerable.Range(0, sinks).Concat(pinnedSlots).Concat(Enumerable.Range(forcedStart, Math.Max(0, visible - forcedStart))).Select(store.PositionOf).ToArray());
+            }
         }
     }
 }
