@@ -39,17 +39,11 @@ public sealed class HeadStore : IKvStore
 
     /// <summary>Rows with position ≤ <paramref name="position"/> (positions ascend).</summary>
     public int CountUpTo(int position)
-    {
-        if (_positions == null) return Math.Clamp(position + 1, 0, Count);
-        int i = Array.BinarySearch(_positions, 0, Count, position);
-        return i >= 0 ? i + 1 : ~i;
-    }
+        => SlotPositions.CountUpTo(_positions, Count, position);
 
     public void Add(int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
-        int last = Count > 0 ? PositionOf(Count - 1) : -1;
-        if (_positions == null ? position != Count : position <= last)
-            throw new InvalidOperationException($"position {position} cannot follow position {last} in this store");
+        SlotPositions.CheckNext(_positions, Count, position);
         if (Count == Capacity) Resize(Capacity * 2);
         int o = Count * HeadDim;
         if (Element == KvElement.F32)

@@ -54,18 +54,12 @@ public sealed unsafe class FileKvStore : IKvStore
     public int PositionOf(int slot) => _positions?[slot] ?? slot;
 
     public int CountUpTo(int position)
-    {
-        if (_positions == null) return Math.Clamp(position + 1, 0, Count);
-        int i = Array.BinarySearch(_positions, 0, Count, position);
-        return i >= 0 ? i + 1 : ~i;
-    }
+        => SlotPositions.CountUpTo(_positions, Count, position);
 
     public void Add(int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         ObjectDisposedException.ThrowIf(_tier.IsDisposed, _tier);
-        int last = Count > 0 ? PositionOf(Count - 1) : -1;
-        if (_positions == null ? position != Count : position <= last)
-            throw new InvalidOperationException($"position {position} cannot follow position {last} in this store");
+        SlotPositions.CheckNext(_positions, Count, position);
         if (Count == _capacity) throw new InvalidOperationException($"this offloaded store holds {_capacity} rows (the cache's capacity); row {Count} does not fit");
         int slot = Count;
         Write(key[..HeadDim], _k + (long)slot * _rowBytes);
