@@ -78,8 +78,9 @@ public class QueryAwareMetricTests
         var x = new float[d];
         metric.ToMetricSpace(key, x);
         double quad = 0;
+        var h = Assert.IsType<double[]>(metric.H);   // a metric fitted from queries keeps its H
         for (int i = 0; i < d; i++)
-            for (int j = 0; j < d; j++) quad += key[i] * metric.H[i * d + j] * key[j];
+            for (int j = 0; j < d; j++) quad += key[i] * h[i * d + j] * key[j];
         Assert.Equal(quad, x.Sum(v => (double)v * v), quad * 1e-5);
     }
 
