@@ -63,7 +63,7 @@ public sealed unsafe class MatMul : IRangeWork
                 int blocks = w.Cols / 32;
                 if (_xScales.Length < n * blocks) _xScales = GC.AllocateArray<float>(n * blocks, pinned: true);
                 fixed (float* ps = _xScales) _xScalePtr = ps;   // pinned heap: the pointer stays valid
-                Quant.Q8_0Rows.Scales(_x, _xRowBytes, n, blocks, _xScalePtr);
+                Quant.Q8_0Rows.ScalePanels(_x, _xRowBytes, n, blocks, ActivationBlock, _xScalePtr);
             }
             if (_tiled)
             {
@@ -102,9 +102,9 @@ public sealed unsafe class MatMul : IRangeWork
     }
 
     /// <summary>
-    /// Q8_0 weights on AVX2 without the VNNI tile: each weight row meets four (or two) activation rows per pass, so its
-    /// blocks are loaded once for several products (a batched decode step: a row per sequence). Activations go in
-    /// blocks of 64 rows so that, in a long prefill, the rows a weight chunk meets stay in L2.
+    /// Q8_0 weights on AVX2 without the VNNI tile: each weight row meets eight (or four, or two) activation rows per
+    /// pass, so its blocks are loaded once for several products (a batched decode step: a row per sequence).
+    /// Activations go in blocks of 64 rows so that, in a long prefill, the rows a weight chunk meets stay in L2.
     /// </summary>
     void ExecuteRows(int start, int end)
     {
@@ -116,13 +116,20 @@ public sealed unsafe class MatMul : IRangeWork
             for (int r = start; r < end; r++)
             {
                 byte* wr = w.RowPointer(r);
-                int j = xb;
-                for (; j + 4 <= xe; j += 4)
-                    Quant.Q8_0Rows.Dot1x4(wr, _x + j * _xRowBytes, _xRowBytes, _xScalePtr + j * blocks, cols, _y + (long)j * rows + r, rows);
-                for (; j + 2 <= xe; j += 2)
-                    Quant.Q8_0Rows.Dot1x2(wr, _x + j * _xRowBytes, _xRowBytes, _xScalePtr + j * blocks, cols, _y + (long)j * rows + r, rows);
-                for (; j < xe; j++)
-                    _y[(long)j * rows + r] = VecDot.Dot(w.Type, wr, _x + j * _xRowBytes, cols);
+                for (int j = xb, g; j < xe; j += g)
+                {
+                    g = Quant.Q8_0Rows.GroupSize(j, xe);
+                    byte* xj = _x + j * _xRowBytes;
+                    float* panel = _xScalePtr + (long)j * blocks;
+                    float* yj = _y + (long)j * rows + r;
+                    switch (g)
+                    {
+                        case 8: Quant.Q8_0Rows.Dot1x8(wr, xj, _xRowBytes, panel, cols, yj, rows); break;
+                        case 4: Quant.Q8_0Rows.Dot1x4(wr, xj, _xRowBytes, panel, cols, yj, rows); break;
+                        case 2: Quant.Q8_0Rows.Dot1x2(wr, xj, _xRowBytes, panel, cols, yj, rows); break;
+                        default: *yj = VecDot.Dot(w.Type, wr, xj, cols); break;
+                    }
+                }
             }
         }
     }

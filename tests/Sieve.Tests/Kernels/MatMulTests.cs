@@ -84,34 +84,49 @@ public unsafe class MatMulTests
     }
 
     [RequiresAvx2Fact]
-    public void FourAndTwoRowKernelsEqualOneRowDotProductsBitForBit()
+    public void EightFourAndTwoRowKernelsEqualOneRowDotProductsBitForBit()
     {
-        // Batched decode relies on it: a sequence's row through Dot1x4 must equal the same row through Dot alone.
+        // Batched decode relies on it: a sequence's row through a group kernel must equal the same row through Dot
+        // alone. 15 rows = one group each of 8, 4, 2 and 1; a group block of 10 restarts the groups (8, 2, then 4, 1).
+        foreach (int groupBlock in new[] { 64, 10 })
         foreach (int cols in new[] { 32, 96, 2048 })
         {
-            var w = RandomMatrix(GgmlType.Q8_0, 3, cols, cols);
-            var x = RandomMatrix(GgmlType.Q8_0, 4, cols, cols + 1);
+            const int n = 15, wRows = 3;
+            var w = RandomMatrix(GgmlType.Q8_0, wRows, cols, cols);
+            var x = RandomMatrix(GgmlType.Q8_0, n, cols, cols + 1);
             int blocks = cols / 32;
-            var scales = new float[4 * blocks];
-            var y = new float[4 * 3];
-            var y2 = new float[4 * 3];
-            fixed (float* ps = scales, py = y, py2 = y2)
+            var panel = new float[n * blocks];
+            var y = new float[n * wRows];
+            var groups = new List<int>();
+            fixed (float* pp = panel, py = y)
             {
-                Q8_0Rows.Scales(x.RowPointer(0), x.RowBytes, 4, blocks, ps);
-                for (int r = 0; r < 3; r++)
+                Q8_0Rows.ScalePanels(x.RowPointer(0), x.RowBytes, n, blocks, groupBlock, pp);
+                for (int xb = 0; xb < n; xb += groupBlock)
                 {
-                    Q8_0Rows.Dot1x4(w.RowPointer(r), x.RowPointer(0), x.RowBytes, ps, cols, py + r, 3);
-                    Q8_0Rows.Dot1x2(w.RowPointer(r), x.RowPointer(0), x.RowBytes, ps, cols, py2 + r, 3);
-                    Q8_0Rows.Dot1x2(w.RowPointer(r), x.RowPointer(2), x.RowBytes, ps + 2 * blocks, cols, py2 + 6 + r, 3);
+                    int xe = Math.Min(n, xb + groupBlock);
+                    for (int j = xb, g; j < xe; j += g)
+                    {
+                        g = Q8_0Rows.GroupSize(j, xe);
+                        groups.Add(g);
+                        for (int r = 0; r < wRows; r++)
+                        {
+                            float* yj = py + j * wRows + r;
+                            float* pj = pp + j * blocks;
+                            if (g == 8) Q8_0Rows.Dot1x8(w.RowPointer(r), x.RowPointer(j), x.RowBytes, pj, cols, yj, wRows);
+                            else if (g == 4) Q8_0Rows.Dot1x4(w.RowPointer(r), x.RowPointer(j), x.RowBytes, pj, cols, yj, wRows);
+                            else if (g == 2) Q8_0Rows.Dot1x2(w.RowPointer(r), x.RowPointer(j), x.RowBytes, pj, cols, yj, wRows);
+                            else *yj = BlockQ8_0.Dot(w.RowPointer(r), x.RowPointer(j), cols);
+                        }
+                    }
                 }
             }
-            Assert.Equal(y, y2);   // the two-row kernel too
-            for (int j = 0; j < 4; j++)
-                for (int r = 0; r < 3; r++)
+            Assert.Equal(groupBlock == 64 ? new[] { 8, 4, 2, 1 } : new[] { 8, 2, 4, 1 }, groups);
+            for (int j = 0; j < n; j++)
+                for (int r = 0; r < wRows; r++)
                 {
                     float alone = BlockQ8_0.Dot(w.RowPointer(r), x.RowPointer(j), cols);
-                    Assert.Equal(BitConverter.SingleToInt32Bits(alone), BitConverter.SingleToInt32Bits(y[j * 3 + r]));
-                    Assert.Equal(BlockQ8_0.DotScalar(w.RowPointer(r), x.RowPointer(j), cols), y[j * 3 + r], 1e-3f);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(alone), BitConverter.SingleToInt32Bits(y[j * wRows + r]));
+                    Assert.Equal(BlockQ8_0.DotScalar(w.RowPointer(r), x.RowPointer(j), cols), y[j * wRows + r], 1e-3f);
                 }
         }
     }

@@ -33,6 +33,30 @@ public unsafe class QuantFormatTests
         Assert.True(quantized >= 14, $"only {quantized} quantized tensors in {type}");
     }
 
+    [Fact]
+    public void VectorQ8_0QuantizerEqualsTheScalarRuleByteForByte()
+    {
+        // Activations go through the AVX2 or AVX-512 form before every Q8_0 product. Block 0 holds exact halves
+        // (amax 127 → d 1: ±2.5 → ±3, 0.5 → 1) and C's roundf trap 0.49999997 → 0; block 1 is all zero (d 0, id 0);
+        // block 2 has a single non-zero value; the rest are random with mixed scales.
+        var rng = new Random(7);
+        const int blocks = 12;
+        var x = new float[blocks * 32];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * (1 << (i / 32 % 5));
+        x.AsSpan(0, 32).Clear();
+        x[0] = 127f; x[1] = 2.5f; x[2] = -2.5f; x[3] = 0.5f; x[4] = -0.5f; x[5] = 0.49999997f; x[6] = -126.5f;
+        x.AsSpan(32, 32).Clear();
+        x.AsSpan(64, 32).Clear();
+        x[70] = -3e-5f;
+        var vector = new byte[blocks * 34];
+        var scalar = new byte[blocks * 34];
+        Quantize.Row(GgmlType.Q8_0, x, vector);
+        fixed (float* px = x) fixed (byte* ps = scalar) Sieve.Kernels.Quant.BlockQ8_0.QuantizeScalar(px, ps, x.Length);
+        Assert.Equal(scalar, vector);
+        sbyte[] expected = [127, 3, -3, 1, -1, 0, -127];   // -126.5 rounds away from zero
+        Assert.Equal(expected, vector.AsSpan(2, 7).ToArray().Select(b => (sbyte)b).ToArray());
+    }
+
     [Theory]
     [InlineData("q8_0", GgmlType.Q8_0)]
     [InlineData("q4_0", GgmlType.Q4_0)]

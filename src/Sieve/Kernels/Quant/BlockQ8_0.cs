@@ -45,7 +45,7 @@ public static unsafe class BlockQ8_0
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(float* x, byte* dst, int n)
     {
-        if (!Avx512F.IsSupported) { QuantizeScalar(x, dst, n); return; }
+        if (!Avx512F.IsSupported) { Quantize256(x, dst, n); return; }
         var signMask = Vector512.Create(0x7FFFFFFF).AsSingle();
         var half = Vector512.Create(0.5f);
         for (int b = 0; b < n / Size; b++, x += Size, dst += Bytes)
@@ -63,6 +63,50 @@ public static unsafe class BlockQ8_0
             Avx512F.ConvertToVector128SByte(r1).Store((sbyte*)(dst + 18));
         }
         if (n % Size != 0) throw new ArgumentException("row length must be a multiple of 32");
+    }
+
+    /// <summary>
+    /// AVX2 form of the same rule (a batched decode step of llama-1b at B = 8 spent 3% of its time in the scalar
+    /// quantizer, on one thread while the other waited for the product).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Quantize256(float* x, byte* dst, int n)
+    {
+        if (!Avx2.IsSupported) { QuantizeScalar(x, dst, n); return; }
+        if (n % Size != 0) throw new ArgumentException("row length must be a multiple of 32");
+        var signMask = Vector256.Create(0x7FFFFFFF).AsSingle();
+        var half = Vector256.Create(0.5f);
+        // vpackssdw/vpacksswb interleave 128-bit lanes; this puts the 32 bytes back in order.
+        var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        for (int b = 0; b < n / Size; b++, x += Size, dst += Bytes)
+        {
+            var v0 = Vector256.Load(x);
+            var v1 = Vector256.Load(x + 8);
+            var v2 = Vector256.Load(x + 16);
+            var v3 = Vector256.Load(x + 24);
+            var m = Vector256.Max(Vector256.Max(v0 & signMask, v1 & signMask), Vector256.Max(v2 & signMask, v3 & signMask));
+            var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
+            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1, 0, 3, 2)));
+            float d = m4.ToScalar() / 127f;
+            float id = d != 0 ? 1f / d : 0f;
+            *(Half*)dst = (Half)d;
+            var vid = Vector256.Create(id);
+            var r0 = Avx.ConvertToVector256Int32WithTruncation(RoundHalfAway(v0 * vid, half));
+            var r1 = Avx.ConvertToVector256Int32WithTruncation(RoundHalfAway(v1 * vid, half));
+            var r2 = Avx.ConvertToVector256Int32WithTruncation(RoundHalfAway(v2 * vid, half));
+            var r3 = Avx.ConvertToVector256Int32WithTruncation(RoundHalfAway(v3 * vid, half));
+            var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(r0, r1), Avx2.PackSignedSaturate(r2, r3));
+            Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsSByte().Store((sbyte*)(dst + 2));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> RoundHalfAway(Vector256<float> v, Vector256<float> half)
+    {
+        var t = Vector256.Truncate(v);
+        var up = Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), half);
+        return t + (Vector256.CopySign(Vector256<float>.One, v) & up);
     }
 
     /// <summary>
