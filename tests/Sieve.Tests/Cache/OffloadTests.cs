@@ -75,6 +75,54 @@ public class OffloadTests
         AssertEmpty(dir);
     }
 
+    [Theory]
+    [InlineData(KvElement.F32)]
+    [InlineData(KvElement.F16)]
+    public void GatheringASelectionEqualsReadingItsRowsOneByOne(KvElement element)
+    {
+        // GroupAttention reads a step's selection in one gather (runs together, rows ahead prefetched): every store
+        // must return the rows a row-by-row read returns, in the order asked, and the file tier count only its own.
+        var dir = Fixtures.TempDir();
+        var rng = new Random(11);
+        using var tier = (FileKvTier)new KvOffload(dir) { ResidentSinks = Sinks, ResidentWindow = Window }.Create(new KvCacheShape(1, 2, 1, 16, 300));
+        var f = (FileKvStore)tier.CreateStore(0, 0, 16, element, false, 300);
+        var r = new HeadStore(16, element, false, 300);
+        for (int t = 0; t < 300; t++)
+        {
+            var k = RandomRow(rng, 16);
+            var v = RandomRow(rng, 16);
+            f.Add(t, k, v);
+            r.Add(t, k, v);
+        }
+        IKvStore[] stores = [f, r];
+        for (int trial = 0; trial < 50; trial++)
+        {
+            // Sinks and the ring first (as selectors list them), then scattered picks with runs of consecutive slots.
+            var slots = new List<int> { 0, 1, 298, 299 };
+            for (int s = Sinks; s < 300 - Window; s++) if (rng.NextDouble() < 0.2) slots.Add(s);
+            if (trial == 0) slots = Enumerable.Range(0, 300).ToList();
+            long fileRows = slots.Count(s => s >= Sinks && s < 300 - Window);
+            foreach (var store in stores)
+                foreach (bool keys in new[] { true, false })
+                {
+                    tier.ResetReadCounters();
+                    var gathered = new float[slots.Count * 16];
+                    if (keys) store.GatherKeys(slots.ToArray(), gathered);
+                    else store.GatherValues(slots.ToArray(), gathered);
+                    var row = new float[16];
+                    for (int i = 0; i < slots.Count; i++)
+                    {
+                        if (keys) r.ReadKey(slots[i], row); else r.ReadValue(slots[i], row);
+                        Assert.Equal(row.Select(BitConverter.SingleToInt32Bits), gathered.Skip(i * 16).Take(16).Select(BitConverter.SingleToInt32Bits));
+                    }
+                    Assert.Equal(store == f ? fileRows : 0, tier.RowsRead);
+                }
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.GatherKeys([5, 300], new float[32]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => r.GatherValues([-1], new float[16]));
+        Assert.Throws<ArgumentException>(() => f.GatherKeys([5, 6], new float[16]));
+    }
+
     [Fact]
     public void KeepOnlyAndTruncateMatchTheInMemoryStore()
     {

@@ -135,7 +135,8 @@ public class GemmaFormatTests
             using var a = CheckpointLoader.Load(text);
             using var b = CheckpointLoader.Load(mm);
             Assert.Equal("gemma3", b.Config.Architecture);
-            Assert.Contains(b.Notes, n => n.Value.Contains("vision tower"));
+            Assert.NotNull(b.Notes);
+            Assert.Contains(b.Notes!, n => n.Value.Contains("vision tower"));
             using var pool = new WorkerPool(1);
             float[] Run(LoadedCheckpoint ck) { var tf = new ForwardRunner(new Transformer(ck.Config, ck.Weights), pool); return tf.Prefill([1, 2, 3, 4, 5], 0, tf.CreateDenseCache(8)).ToArray(); }
             Assert.Equal(Run(a), Run(b));

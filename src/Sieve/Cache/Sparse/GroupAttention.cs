@@ -66,24 +66,17 @@ internal sealed unsafe class GroupAttention
         }
     }
 
-    /// <summary>Rows c0..c0+m of the set into the tile, reading runs of consecutive slots in one conversion each.</summary>
+    /// <summary>Rows c0..c0+m of the set into the tile, in one gather (runs converted together, rows ahead prefetched).</summary>
     void Gather(IKvStore store, int start, List<int>? slots, int c0, int m, bool keys)
     {
-        int hd = store.HeadDim;
         if (slots == null)
         {
             if (keys) store.ReadKeys(start + c0, m, _tile);
             else store.ReadValues(start + c0, m, _tile);
             return;
         }
-        for (int i = 0; i < m;)
-        {
-            int first = slots[c0 + i], run = 1;
-            while (i + run < m && slots[c0 + i + run] == first + run) run++;
-            var dst = _tile.AsSpan(i * hd, run * hd);
-            if (keys) store.ReadKeys(first, run, dst);
-            else store.ReadValues(first, run, dst);
-            i += run;
-        }
+        var selection = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(slots).Slice(c0, m);
+        if (keys) store.GatherKeys(selection, _tile);
+        else store.GatherValues(selection, _tile);
     }
 }

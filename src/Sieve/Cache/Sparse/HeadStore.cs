@@ -67,6 +67,18 @@ public sealed class HeadStore : IKvStore
     public void ReadKey(int slot, Span<float> output) => Read(_k32, _k16, slot, 1, output);
     public void ReadValue(int slot, Span<float> output) => Read(_v32, _v16, slot, 1, output);
 
+    public void GatherKeys(ReadOnlySpan<int> slots, Span<float> output) => Gather(_k32, _k16, slots, output);
+    public void GatherValues(ReadOnlySpan<int> slots, Span<float> output) => Gather(_v32, _v16, slots, output);
+
+    unsafe void Gather(float[] f32, Half[] f16, ReadOnlySpan<int> slots, Span<float> output)
+    {
+        RowGather.Check(slots, Count, HeadDim, output.Length);
+        if (Element == KvElement.F32)
+            fixed (float* p = f32) RowGather.Gather((byte*)p, Element, HeadDim, slots, output);
+        else
+            fixed (Half* p = f16) RowGather.Gather((byte*)p, Element, HeadDim, slots, output);
+    }
+
     void Read(float[] f32, Half[] f16, int start, int count, Span<float> output)
     {
         int n = count * HeadDim, o = start * HeadDim;

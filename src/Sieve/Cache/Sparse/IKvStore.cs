@@ -29,6 +29,25 @@ public interface IKvStore
     void ReadKeys(int start, int count, Span<float> output);
     void ReadValues(int start, int count, Span<float> output);
     void ReadKey(int slot, Span<float> output) => ReadKeys(slot, 1, output);
+
+    /// <summary>Keys of the given slots (each below <see cref="Count"/>, in any order) as F32, one row after
+    /// another: a selection in one call, so a store can convert runs together, prefetch ahead and count its reads once
+    /// (<see cref="RowGather"/>). The default reads each run through <see cref="ReadKeys"/>.</summary>
+    void GatherKeys(ReadOnlySpan<int> slots, Span<float> output) => GatherRuns(slots, output, keys: true);
+    void GatherValues(ReadOnlySpan<int> slots, Span<float> output) => GatherRuns(slots, output, keys: false);
+
+    private void GatherRuns(ReadOnlySpan<int> slots, Span<float> output, bool keys)
+    {
+        RowGather.Check(slots, Count, HeadDim, output.Length);
+        for (int i = 0; i < slots.Length;)
+        {
+            int run = RowGather.RunAt(slots, i);
+            var dst = output.Slice(i * HeadDim, run * HeadDim);
+            if (keys) ReadKeys(slots[i], run, dst);
+            else ReadValues(slots[i], run, dst);
+            i += run;
+        }
+    }
     void ReadValue(int slot, Span<float> output) => ReadValues(slot, 1, output);
 
     /// <summary>Keeps only the given rows (ascending slot indices), in order, with room for <paramref name="room"/> more.</summary>

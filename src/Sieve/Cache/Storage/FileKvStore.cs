@@ -108,40 +108,60 @@ public sealed unsafe class FileKvStore : IKvStore
             throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) are outside the {Count} held");
         if (output.Length < count * HeadDim) throw new ArgumentException($"output holds {output.Length} floats; {count} rows need {count * HeadDim}", nameof(output));
         ObjectDisposedException.ThrowIf(_tier.IsDisposed, _tier);
-        int sinkRows = Math.Min(Count, _sinks), end = start + count, hd = HeadDim;
+        long fromFile = 0;
+        fixed (byte* s = sink, r = ring) ReadRun(file, s, r, start, count, output, ref fromFile);
+        if (fromFile > 0) Interlocked.Add(ref counter, fromFile);
+    }
+
+    public void GatherKeys(ReadOnlySpan<int> slots, Span<float> output) => Gather(_k, _sinkK, _ringK, slots, output, ref _keyRowsRead);
+    public void GatherValues(ReadOnlySpan<int> slots, Span<float> output) => Gather(_v, _sinkV, _ringV, slots, output, ref _valueRowsRead);
+
+    /// <summary>A selection's rows, runs read together, the file rows a few slots ahead prefetched (the mapping is
+    /// read like RAM, so a scattered selection waits on DRAM or the page cache row by row without it); the rows read
+    /// from the file counted once per call.</summary>
+    void Gather(byte* file, byte[] sink, byte[] ring, ReadOnlySpan<int> slots, Span<float> output, ref long counter)
+    {
+        RowGather.Check(slots, Count, HeadDim, output.Length);
+        ObjectDisposedException.ThrowIf(_tier.IsDisposed, _tier);
         long fromFile = 0;
         fixed (byte* s = sink, r = ring)
-            for (int i = start; i < end;)
+            for (int i = 0; i < slots.Length;)
             {
-                int n;
-                var dst = output.Slice((i - start) * hd);
-                if (i < sinkRows)
-                {
-                    n = Math.Min(end, sinkRows) - i;
-                    Convert(s + (long)i * _rowBytes, n, dst);
-                }
-                else if (i >= _ringStart)
-                {
-                    int at = i % _window;   // _window > 0 here: without a ring _ringStart is Count
-                    n = Math.Min(end - i, _window - at);
-                    Convert(r + (long)at * _rowBytes, n, dst);
-                }
-                else
-                {
-                    n = Math.Min(end, _ringStart) - i;
-                    Convert(file + (long)i * _rowBytes, n, dst);
-                    fromFile += n;
-                }
-                i += n;
+                int run = RowGather.RunAt(slots, i);
+                for (int p = 0; p < run; p++) RowGather.Prefetch(file, _rowBytes, slots, i + p);
+                ReadRun(file, s, r, slots[i], run, output.Slice(i * HeadDim, run * HeadDim), ref fromFile);
+                i += run;
             }
         if (fromFile > 0) Interlocked.Add(ref counter, fromFile);
     }
 
-    void Convert(byte* src, int rows, Span<float> dst)
+    /// <summary>Rows [start, start + count) (checked) from the sink copy, the ring or the file, whichever holds each.</summary>
+    void ReadRun(byte* file, byte* sink, byte* ring, int start, int count, Span<float> output, ref long fromFile)
     {
-        int n = rows * HeadDim;
-        if (Element == KvElement.F32) new ReadOnlySpan<float>(src, n).CopyTo(dst);
-        else TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, n), dst[..n]);
+        int sinkRows = Math.Min(Count, _sinks), end = start + count, hd = HeadDim;
+        for (int i = start; i < end;)
+        {
+            int n;
+            var dst = output.Slice((i - start) * hd);
+            if (i < sinkRows)
+            {
+                n = Math.Min(end, sinkRows) - i;
+                RowGather.Convert(sink + (long)i * _rowBytes, Element, n * hd, dst);
+            }
+            else if (i >= _ringStart)
+            {
+                int at = i % _window;   // _window > 0 here: without a ring _ringStart is Count
+                n = Math.Min(end - i, _window - at);
+                RowGather.Convert(ring + (long)at * _rowBytes, Element, n * hd, dst);
+            }
+            else
+            {
+                n = Math.Min(end, _ringStart) - i;
+                RowGather.Convert(file + (long)i * _rowBytes, Element, n * hd, dst);
+                fromFile += n;
+            }
+            i += n;
+        }
     }
 
     /// <summary>Keeps only the given rows (ascending slots), moving them down inside the file region; the RAM copies are rebuilt from the file (not counted as reads).</summary>
