@@ -28,4 +28,37 @@ public unsafe class AttentionKernelTests
         for (int i = 0; i < count; i++) Assert.Equal(s1[i], s2[i], Tolerance);
         for (int i = 0; i < headDim; i++) Assert.Equal(o1[i], o2[i], Tolerance);
     }
+
+    [RequiresAvx2PathFact]
+    public void TheHeadDim64PathsSumInTheOrderOfTheGeneralEightWidePath()
+    {
+        // The 64-wide AVX2 paths only interleave independent chains (four tokens' scores, eight output slices), so
+        // each score and each output lane must keep the bits of one FMA chain over 8-float slices.
+        const int hd = 64, count = 23, stride = 3 * hd;
+        var rng = new Random(64);
+        float[] q = Enumerable.Range(0, hd).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        float[] kv = Enumerable.Range(0, stride * count).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        float[] p = Enumerable.Range(0, count).Select(_ => (float)rng.NextDouble()).ToArray();
+        var scores = new float[count];
+        var output = new float[hd];
+        fixed (float* pq = q, pk = kv, pp = p, ps = scores, po = output)
+        {
+            Attention.Scores(pq, pk, stride, count, hd, 0.125f, ps);
+            Attention.WeightedSum(pp, pk, stride, count, hd, po);
+            for (int t = 0; t < count; t++)
+            {
+                var acc = System.Runtime.Intrinsics.Vector256<float>.Zero;
+                for (int d = 0; d < hd; d += 8)
+                    acc = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(System.Runtime.Intrinsics.Vector256.Load(pq + d),
+                        System.Runtime.Intrinsics.Vector256.Load(pk + (long)t * stride + d), acc);
+                Assert.Equal(BitConverter.SingleToInt32Bits(System.Runtime.Intrinsics.Vector256.Sum(acc) * 0.125f), BitConverter.SingleToInt32Bits(scores[t]));
+            }
+            for (int d = 0; d < hd; d++)
+            {
+                float acc = 0;
+                for (int t = 0; t < count; t++) acc = MathF.FusedMultiplyAdd(p[t], kv[t * stride + d], acc);
+                Assert.Equal(BitConverter.SingleToInt32Bits(acc), BitConverter.SingleToInt32Bits(output[d]));
+            }
+        }
+    }
 }

@@ -19,3 +19,13 @@ public sealed class RequiresAvx2FactAttribute : FactAttribute
         if (!Avx2.IsSupported) Skip = "this CPU has no AVX2";
     }
 }
+
+/// <summary>A fact for the 8-wide (AVX2) kernel paths: skipped where AVX2 is missing or AVX-512 takes over.</summary>
+public sealed class RequiresAvx2PathFactAttribute : FactAttribute
+{
+    public RequiresAvx2PathFactAttribute()
+    {
+        if (!Avx2.IsSupported) Skip = "this CPU has no AVX2";
+        else if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) Skip = "this CPU takes the AVX-512 path";
+    }
+}
