@@ -4,7 +4,7 @@ namespace Sieve.Cache.A2ats;
 /// The union over a GQA group of each query head's top K tokens, when a token's score is LUT_h[code(token)]: found
 /// from the codebook side instead of scoring every token G times. Every token with one code has one score, so a
 /// head's top K is "every code whose value beats a threshold T_h, plus the first few tokens (lowest position first)
-/// of the code(s) equal to T_h" — T_h found by a weighted selection over the ≤ K distinct codes present, each
+/// of the code(s) equal to T_h" — T_h found by a weighted radix selection over the ≤ K distinct codes present, each
 /// weighing its token count. Then one pass over the tokens' codes emits the union.
 /// </summary>
 /// <remarks>
@@ -16,7 +16,8 @@ namespace Sieve.Cache.A2ats;
 /// </remarks>
 public sealed class CodeTopK
 {
-    int[] _count = [], _present = [], _order = [], _quota = [];
+    int[] _count = [], _present = [], _quota = [], _candidate = [];
+    uint[] _key = [];
     float[] _value = [];
     bool[] _full = [];
     ulong[] _boundary = [];
@@ -47,13 +48,14 @@ public sealed class CodeTopK
         int m = 0;
         Ensure(ref _present, Math.Min(lutLength, n));
         for (int c = 0; c < lutLength; c++) if (_count[c] > 0) _present[m++] = c;
-        Ensure(ref _order, m);
         Ensure(ref _value, m);
+        Ensure(ref _key, m);
+        Ensure(ref _candidate, m);
         for (int i = 0; i < m; i++) { _full[_present[i]] = false; _boundary[_present[i]] = 0; }
         for (int g = 0; g < groups; g++)
         {
             var lut = luts.Slice(g * lutLength, lutLength);
-            for (int i = 0; i < m; i++) { _order[i] = _present[i]; _value[i] = lut[_present[i]]; }
+            for (int i = 0; i < m; i++) _value[i] = lut[_present[i]];
             _quota[g] = Threshold(m, k, g);
         }
         Span<int> quota = _quota.AsSpan(0, groups);
@@ -73,54 +75,51 @@ public sealed class CodeTopK
 
     /// <summary>
     /// Marks head <paramref name="head"/>'s codes: those above its threshold in <see cref="_full"/>, those equal to it
-    /// in <see cref="_boundary"/>; returns how many tokens of the boundary codes it takes. A three-way quickselect on
-    /// the (value, code) pairs [0, m) weighted by token counts.
+    /// in <see cref="_boundary"/>; returns how many tokens of the boundary codes it takes. The threshold is the value
+    /// of the k-th token from the top, found by a radix selection on the values' order-preserving bits, a byte at a
+    /// time, each bucket weighed by its codes' token counts: three short branch-free passes over the ≤ 4096 codes
+    /// where a quickselect's unpredictable three-way partition took ~14% of a 32K-token a2ats decode step.
     /// </summary>
     int Threshold(int m, int k, int head)
     {
-        int lo = 0, hi = m;          // the undecided codes; everything before lo is above, after hi below
-        int need = k;
-        var rng = (uint)(m * 2654435761u + (uint)head);
-        while (true)
+        Span<int> weight = stackalloc int[256];
+        int candidates = m, need = k;
+        for (int i = 0; i < m; i++) { _key[i] = OrderedBits(_value[i]); _candidate[i] = i; }
+        uint prefix = 0;
+        for (int shift = 24; shift >= 0; shift -= 8)
         {
-            // Pivot: the median of three values of the range.
-            int len = hi - lo;
-            rng = rng * 1664525u + 1013904223u;
-            float a = _value[lo + (int)(rng % (uint)len)], b = _value[lo + len / 2], c = _value[hi - 1];
-            float pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
-            // Dutch flag: [lo, gt) > pivot, [gt, eq) == pivot, [lt, hi) < pivot.
-            int gt = lo, i = lo, lt = hi;
-            while (i < lt)
+            weight.Clear();
+            for (int j = 0; j < candidates; j++)
             {
-                float v = _value[i];
-                if (v > pivot) { Swap(i, gt); gt++; i++; }
-                else if (v < pivot) { lt--; Swap(i, lt); }
-                else i++;
+                int i = _candidate[j];
+                weight[(int)(_key[i] >> shift) & 0xFF] += _count[_present[i]];
             }
-            int above = 0, equal = 0;
-            for (int j = lo; j < gt; j++) above += _count[_order[j]];
-            if (above >= need)
+            int bucket = 255;
+            while (weight[bucket] < need) need -= weight[bucket--];   // the k-th token from the top is in `bucket`
+            prefix |= (uint)bucket << shift;
+            int kept = 0;
+            for (int j = 0; j < candidates; j++)
             {
-                hi = gt;                                      // the threshold is among the greater codes
-                continue;
+                int i = _candidate[j];
+                if (((_key[i] >> shift) & 0xFF) == bucket) _candidate[kept++] = i;
             }
-            for (int j = gt; j < lt; j++) equal += _count[_order[j]];
-            if (above + equal >= need)
-            {
-                for (int j = 0; j < gt; j++) _full[_order[j]] = true;
-                ulong bit = 1UL << head;
-                for (int j = gt; j < lt; j++) _boundary[_order[j]] |= bit;
-                return need - above;
-            }
-            need -= above + equal;                            // all of [lo, lt) is in; look below
-            lo = lt;
+            candidates = kept;
         }
+        // prefix is now the threshold's key; need, the tokens the head still takes from the codes equal to it.
+        ulong bit = 1UL << head;
+        for (int i = 0; i < m; i++)
+        {
+            if (_key[i] > prefix) _full[_present[i]] = true;
+            else if (_key[i] == prefix) _boundary[_present[i]] |= bit;
+        }
+        return need;
     }
 
-    void Swap(int i, int j)
+    /// <summary>Float bits as an unsigned key in the floats' order; −0 is keyed as +0, since they compare equal.</summary>
+    static uint OrderedBits(float v)
     {
-        (_order[i], _order[j]) = (_order[j], _order[i]);
-        (_value[i], _value[j]) = (_value[j], _value[i]);
+        uint u = BitConverter.SingleToUInt32Bits(v == 0 ? 0f : v);
+        return (u & 0x8000_0000u) != 0 ? ~u : u | 0x8000_0000u;
     }
 
     static void Ensure<T>(ref T[] a, int n)

@@ -167,14 +167,19 @@ public class CodeTopKTests
     [InlineData(8, 5000, 150, 4096, 3)]
     [InlineData(8, 300, 299, 16, 4)]     // k just under n: almost every token
     [InlineData(3, 2000, 50, 8, 5)]      // 8 codes: thresholds always fall inside a code (ties by position)
+    [InlineData(4, 6000, 180, 4096, -6)] // signed continuous values with ±0 (negative seed: that value grid)
+    [InlineData(2, 3000, 1400, 64, -7)]  // k near the positive count: the threshold at or near zero
     public void TheUnionOfEachHeadsTopKEqualsScoringEveryTokenWithTheHeap(int groups, int n, int k, int codesUsed, int seed)
     {
-        var rng = new Random(seed);
+        var rng = new Random(Math.Abs(seed));
         int lutLength = 4096;
         var codes = Enumerable.Range(0, n).Select(_ => (ushort)rng.Next(codesUsed)).ToArray();
         var luts = new float[groups * lutLength];
-        // Values on a coarse grid, so distinct codes tie too.
-        for (int i = 0; i < luts.Length; i++) luts[i] = rng.Next(40) / 4f;
+        // Values on a coarse grid, so distinct codes tie too; or signed values with ties only at −0 = +0 (the radix
+        // selection keys floats by their bits, so the two zeros must still count as one value).
+        for (int i = 0; i < luts.Length; i++)
+            luts[i] = seed >= 0 ? rng.Next(40) / 4f
+                : rng.Next(10) == 0 ? (rng.Next(2) == 0 ? -0f : 0f) : (float)(rng.NextDouble() * 2 - 1);
         var picked = new List<int>();
         int got = new CodeTopK().Select(codes, luts, lutLength, groups, k, 10, picked);
         var expected = new SortedSet<int>();
