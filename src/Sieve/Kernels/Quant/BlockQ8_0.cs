@@ -153,13 +153,18 @@ public static unsafe class BlockQ8_0
     {
         if (!Avx2.IsSupported) return DotScalar(w, x, n);
         int blocks = n / Size;
+        // The weight row ~30 blocks ahead is requested by hand: decode reads each weight once, and the one-row dot ran
+        // 1.06× faster with it (llama-1b Q8_0 tg128, three ABBA pairs, 16.9 → 18.0 t/s).
         // One accumulator, as ggml's AVX2 dot has: decode is bound by memory, not by the FMA chain (two
         // accumulators measured no faster on llama-1b), and batched decode's four-row kernel (Q8_0Rows) can then
         // reproduce this sum exactly while holding one accumulator per row in registers.
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++, w += Bytes, x += Bytes)
+        {
+            Sse.Prefetch0(w + Q8_0Rows.PrefetchAhead);
             acc = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(BlockDot(w + 2, x + 2)),
                 Vector256.Create(Fp16.Load(w) * Fp16.Load(x)), acc);
+        }
         return Vector256.Sum(acc);
     }
 

@@ -25,6 +25,10 @@ public static unsafe class Q8_0Rows
 {
     public static bool IsSupported => Avx2.IsSupported;
 
+    /// <summary>Bytes of the weight row requested ahead of the block in hand (~30 blocks): batched decode at B = 8
+    /// ran 1.10× faster with it (llama-1b Q8_0, two ABBA pairs); the one-row dot takes the same distance.</summary>
+    internal const int PrefetchAhead = 1024;
+
     /// <summary>Rows in the group that starts at activation row <paramref name="j"/> of a block ending at
     /// <paramref name="end"/>: 8, then 4, then 2, then 1. <see cref="ScalePanels"/> and the matmul walk the same
     /// groups.</summary>
@@ -64,6 +68,7 @@ public static unsafe class Q8_0Rows
                          a4 = default, a5 = default, a6 = default, a7 = default;
         for (int b = 0; b < blocks; b++, w += B, x += B, panel += 8)
         {
+            Sse.Prefetch0(w + PrefetchAhead);
             var q = Vector256.Load((sbyte*)(w + 2));
             var a = Avx2.Abs(q);
             (Vector256.Create(Fp16.Load(w)) * Vector256.Load(panel)).Store(d);   // d_w·d_x for the eight rows
@@ -97,6 +102,7 @@ public static unsafe class Q8_0Rows
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int b = 0; b < blocks; b++, w += B, x0 += B, x1 += B, x2 += B, x3 += B, panel += 4)
         {
+            Sse.Prefetch0(w + PrefetchAhead);
             var q = Vector256.Load((sbyte*)(w + 2));
             var a = Avx2.Abs(q);
             (Vector128.Create(Fp16.Load(w)) * Vector128.Load(panel)).Store(d);
@@ -120,6 +126,7 @@ public static unsafe class Q8_0Rows
         Vector256<float> a0 = default, a1 = default;
         for (int b = 0; b < blocks; b++, w += B, x0 += B, x1 += B, panel += 2)
         {
+            Sse.Prefetch0(w + PrefetchAhead);
             var q = Vector256.Load((sbyte*)(w + 2));
             var a = Avx2.Abs(q);
             float dw = Fp16.Load(w);
