@@ -29,6 +29,7 @@ public interface IKvStore
     void ReadKeys(int start, int count, Span<float> output);
     void ReadValues(int start, int count, Span<float> output);
     void ReadKey(int slot, Span<float> output) => ReadKeys(slot, 1, output);
+    void ReadValue(int slot, Span<float> output) => ReadValues(slot, 1, output);
 
     /// <summary>Keys of the given slots (each below <see cref="Count"/>, in any order) as F32, one row after
     /// another: a selection in one call, so a store can convert runs together, prefetch ahead and count its reads once
@@ -48,7 +49,6 @@ public interface IKvStore
             i += run;
         }
     }
-    void ReadValue(int slot, Span<float> output) => ReadValues(slot, 1, output);
 
     /// <summary>Keeps only the given rows (ascending slot indices), in order, with room for <paramref name="room"/> more.</summary>
     void KeepOnly(ReadOnlySpan<int> slots, int room);
